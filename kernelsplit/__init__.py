@@ -1,0 +1,20 @@
+"""kernelsplit: read saved Keras models without TensorFlow and split recurrent kernels into gates.
+
+>>> import kernelsplit
+>>> artifact = kernelsplit.open("model.h5")            # doctest: +SKIP
+>>> layer = artifact.layers[0]                         # doctest: +SKIP
+>>> layer.tensor("kernel", "f").array                  # the forget gate's W_f  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from .api import open_artifact as open  # noqa: A001 - the natural name for the library entry point
+from .api import try_open
+from .errors import KernelsplitError
+from .layouts import LAYOUTS
+from .model import Artifact, GateTensor, RecurrentLayer
+
+__version__ = "0.1.0"
+
+__all__ = ["open", "try_open", "Artifact", "RecurrentLayer", "GateTensor", "KernelsplitError",
+           "LAYOUTS", "__version__"]

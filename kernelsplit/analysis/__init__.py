@@ -1,0 +1,1 @@
+"""Analysis: turn reader output into split gate tensors, statistics and rule findings."""

@@ -1,0 +1,114 @@
+"""Defensive h5py access: hard links only, no external or virtual storage, no shape bombs.
+
+Model files are untrusted input. These checks follow what recent Keras enforces in
+``saving_lib`` (FORMATS.md §7) so that a crafted file can neither make us read another file on
+disk nor allocate memory out of proportion to its own size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import h5py
+import numpy as np
+
+from ..errors import CorruptFileError, UnsafeFileError
+
+#: Refuse a dataset that declares more than this many bytes *and* far more than it stores.
+_BOMB_BYTES = 4 << 30
+_BOMB_RATIO = 1000
+
+
+def decode_str(value: Any) -> str:
+    """h5py 2 gives ``bytes``/``numpy.bytes_``, h5py 3 gives ``str``: accept both."""
+    if isinstance(value, (bytes, np.bytes_)):
+        return bytes(value).decode("utf8")
+    if isinstance(value, np.ndarray) and value.shape == ():
+        return decode_str(value[()])
+    return str(value)
+
+
+def str_list_attr(obj: h5py.Group | h5py.File, name: str) -> list[str] | None:
+    """A list-valued attribute, concatenating Keras's chunked ``name0``, ``name1``... form."""
+    attrs = obj.attrs
+    if name in attrs:
+        chunks = [attrs[name]]
+    elif f"{name}0" in attrs:
+        chunks = []
+        index = 0
+        while f"{name}{index}" in attrs:
+            chunks.append(attrs[f"{name}{index}"])
+            index += 1
+    else:
+        return None
+    values: list[str] = []
+    for chunk in chunks:
+        array = np.asarray(chunk)
+        if array.dtype.kind == "f" and array.size == 0:  # empty list stored as float64 []
+            continue
+        values.extend(decode_str(v) for v in array.reshape(-1))
+    return values
+
+
+def str_attr(obj: h5py.Group | h5py.File, name: str) -> str | None:
+    if name not in obj.attrs:
+        return None
+    return decode_str(obj.attrs[name])
+
+
+def child(group: h5py.Group, name: str, where: str) -> h5py.Group | h5py.Dataset | None:
+    """``group[name]`` following hard links only; ``None`` when absent.
+
+    ``name`` may contain ``/``; every component is checked, so a soft or external link anywhere
+    on the path is refused rather than followed.
+    """
+    current: Any = group
+    for component in [c for c in name.split("/") if c]:
+        if not isinstance(current, h5py.Group):
+            return None
+        try:
+            link = current.get(component, getlink=True)
+        except (KeyError, OSError, RuntimeError, ValueError) as exc:
+            raise CorruptFileError(f"cannot read HDF5 entry {where}: {exc}") from None
+        if link is None:
+            return None
+        if isinstance(link, (h5py.SoftLink, h5py.ExternalLink)):
+            kind = "soft" if isinstance(link, h5py.SoftLink) else "external"
+            raise UnsafeFileError(f"HDF5 {kind} link at {where} (refused: links can point outside the file)")
+        try:
+            current = current[component]
+        except (KeyError, OSError, RuntimeError, ValueError) as exc:
+            raise CorruptFileError(f"cannot read HDF5 entry {where}: {exc}") from None
+    return current
+
+
+def read_dataset(dataset: h5py.Dataset, where: str) -> tuple[np.ndarray, str, np.ndarray | None]:
+    """Read a weight dataset: ``(values, stored dtype name, raw words or None)``.
+
+    bfloat16 (Keras 3 stores it as opaque ``|V2`` with ``attrs['dtype'] = 'bfloat16'``) is decoded
+    to float32 values; the raw 16-bit words are returned too so digests stay byte-exact.
+    """
+    try:
+        if dataset.is_virtual:
+            raise UnsafeFileError(f"virtual dataset at {where} (refused: it maps other files)")
+        if dataset.external:
+            raise UnsafeFileError(f"external-storage dataset at {where} (refused: data lives outside the file)")
+        declared = int(np.prod(dataset.shape, dtype=np.int64)) * dataset.dtype.itemsize
+        stored = dataset.id.get_storage_size()
+        if declared > _BOMB_BYTES and declared > _BOMB_RATIO * max(stored, 1):
+            raise UnsafeFileError(f"dataset {where} declares {declared} bytes but stores {stored}")
+        values = dataset[()]
+    except (OSError, RuntimeError, ValueError, TypeError) as exc:
+        raise CorruptFileError(f"cannot read dataset {where}: {exc}") from None
+    if not isinstance(values, np.ndarray):
+        values = np.asarray(values)
+    stored_dtype = str_attr(dataset, "dtype") if "dtype" in dataset.attrs else None
+    if values.dtype.kind == "V" and values.dtype.itemsize == 2 and stored_dtype == "bfloat16":
+        raw = values.view(np.uint16)
+        decoded = (raw.astype(np.uint32) << 16).view(np.float32)
+        return decoded, "bfloat16", raw
+    if values.dtype.kind not in "fiu":
+        raise CorruptFileError(f"dataset {where} has non-numeric dtype {values.dtype}")
+    if values.dtype.byteorder == ">":
+        values = values.astype(values.dtype.newbyteorder("<"))
+    return values, str(values.dtype), None

@@ -1,0 +1,322 @@
+"""Walk a stored Keras architecture (config JSON) into recurrent cells and weight owners.
+
+Only ``json.loads`` output is touched: no class is imported or instantiated, and code-bearing
+fields (``function``, ``module``) stay opaque strings. The walk yields, in weight order, every
+layer that owns weights, so readers can bind stored tensors to cells:
+
+* v3 stores (``.keras``, ``.weights.h5``) address a cell by a path built from snake-cased class
+  names with per-container counters (FORMATS.md §1.2-1.3): ``Owner.v3_path``;
+* legacy ``.h5`` groups list a top-level layer's tensors in ``weight_names`` order, trainable
+  weights of the whole subtree first (FORMATS.md §2.1): ``legacy_weight_order``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from ..layouts import CLASS_TO_KIND
+
+#: Layers that own one cell's weights directly (the cell is their ``cell`` attribute in v3 stores).
+RNN_LAYERS = {
+    "LSTM", "GRU", "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "LSTMV1", "GRUV1",
+}
+#: CuDNN layers own their variables themselves (no cell).
+CUDNN_LAYERS = {"CuDNNLSTM", "CuDNNGRU"}
+CELL_CLASSES = {"LSTMCell", "GRUCell", "SimpleRNNCell", "ConvLSTMCell", "ConvLSTM1DCell",
+                "ConvLSTM2DCell", "ConvLSTM3DCell", "PeepholeLSTMCell"}
+#: Layers whose config carries code that Keras would run when loading.
+EXECUTABLE_CLASSES = {"Lambda", "TFOpLambda", "SlicingOpLambda", "TorchModuleWrapper", "TFSMLayer"}
+
+#: (trainable, non-trainable) weight counts of common non-recurrent layers, for legacy groups of
+#: nested models where tensors must be attributed by position. Keys absent here are unknown.
+_PARAMETERLESS = {
+    "InputLayer", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+    "GaussianNoise", "GaussianDropout", "AlphaDropout", "Activation", "ReLU", "LeakyReLU", "ELU",
+    "Softmax", "Flatten", "Reshape", "Permute", "RepeatVector", "Masking", "Lambda", "TFOpLambda",
+    "SlicingOpLambda", "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum",
+    "Minimum", "Dot", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
+    "AveragePooling2D", "AveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "UpSampling1D", "UpSampling2D",
+    "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D", "Identity", "Merge",
+}
+_KERNEL_AND_BIAS = {"Dense", "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",
+                    "Conv3DTranspose", "DepthwiseConv1D", "DepthwiseConv2D", "Convolution1D",
+                    "Convolution2D", "TimeDistributedDense"}
+
+
+def snake_case(name: str) -> str:
+    """Keras 3 ``naming.to_snake_case`` (LSTM -> lstm, ConvLSTM2D -> conv_lstm2d, GRU -> gru)."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+    return name
+
+
+@dataclass
+class LayerConfig:
+    class_name: str
+    config: dict[str, Any]
+    name: str
+
+    @classmethod
+    def from_entry(cls, entry: Any) -> LayerConfig:
+        if not isinstance(entry, dict):
+            return cls("?", {}, "?")
+        config = entry.get("config")
+        class_name = str(entry.get("class_name", "?"))
+        if isinstance(config, list):  # Keras 1.x-2.2.2 Sequential: a bare list of layers
+            config = {"layers": config}
+        if not isinstance(config, dict):
+            config = {}
+        name = config.get("name") or entry.get("name") or snake_case(class_name)
+        return cls(class_name, config, str(name))
+
+    @property
+    def sublayers(self) -> list[LayerConfig] | None:
+        layers = self.config.get("layers")
+        if isinstance(layers, list):
+            return [LayerConfig.from_entry(e) for e in layers]
+        return None
+
+    @property
+    def trainable(self) -> bool:
+        return self.config.get("trainable", True) is not False
+
+
+@dataclass
+class Cell:
+    """A recurrent cell described by the config."""
+
+    name: str
+    keras_name: str
+    class_name: str
+    kind: str
+    hyper: dict[str, Any]
+    direction: str | None
+    v3_path: str
+    trainable: bool
+    n_weights: int
+    is_cudnn: bool = False
+
+
+@dataclass
+class Owner:
+    """Any weight-owning layer in the walk: a recurrent Cell or another layer."""
+
+    cell: Cell | None
+    class_name: str
+    name: str
+    trainable: bool
+    #: (trainable, non-trainable) counts; ``None`` when the class is unknown to us.
+    counts: tuple[int, int] | None
+    v3_path: str = ""
+
+
+def _activation_name(value: Any) -> Any:
+    if isinstance(value, dict):  # registered function: {"class_name": "function", "config": "tanh"}
+        inner = value.get("config")
+        return inner if isinstance(inner, str) else value.get("class_name")
+    return value
+
+
+def hyperparameters(cfg: dict[str, Any], class_name: str) -> dict[str, Any]:
+    """The config keys that change the maths, with Keras 1 key names mapped to Keras 2 ones."""
+    hyper: dict[str, Any] = {}
+    units = cfg.get("units", cfg.get("output_dim", cfg.get("filters", cfg.get("nb_filter"))))
+    if units is not None:
+        hyper["units"] = units
+    if class_name in CUDNN_LAYERS:
+        hyper["activation"] = "tanh"
+        hyper["recurrent_activation"] = "sigmoid"
+    else:
+        for key, legacy in (("activation", None), ("recurrent_activation", "inner_activation")):
+            value = cfg.get(key, cfg.get(legacy) if legacy else None)
+            if value is not None:
+                hyper[key] = _activation_name(value)
+    for key in ("use_bias", "reset_after", "go_backwards", "return_sequences", "return_state",
+                "unit_forget_bias", "stateful", "kernel_size", "strides", "padding", "data_format",
+                "dilation_rate", "implementation", "consume_less", "dim_ordering", "nb_row",
+                "nb_col", "border_mode", "subsample"):
+        if key in cfg:
+            hyper[key] = cfg[key]
+    if class_name in ("GRU", "GRUCell", "GRUV1") and "reset_after" not in hyper:
+        hyper["reset_after"] = False  # absent before Keras 2.1.5 / in v1 layers: False
+    if class_name == "CuDNNGRU":
+        hyper["reset_after"] = True
+    dtype = cfg.get("dtype")
+    if isinstance(dtype, dict):
+        dtype = (dtype.get("config") or {}).get("name", dtype.get("class_name"))
+    if dtype is not None:
+        hyper["dtype"] = dtype
+    return hyper
+
+
+def _other_counts(layer: LayerConfig) -> tuple[int, int] | None:
+    cfg = layer.config
+    if layer.class_name in _PARAMETERLESS:
+        return (0, 0)
+    if layer.class_name in _KERNEL_AND_BIAS:
+        return (1 + (cfg.get("use_bias", cfg.get("bias", True)) is not False), 0)
+    if layer.class_name == "SeparableConv2D" or layer.class_name == "SeparableConv1D":
+        return (2 + (cfg.get("use_bias", True) is not False), 0)
+    if layer.class_name == "Embedding":
+        return (1, 0)
+    if layer.class_name == "BatchNormalization":
+        learned = (cfg.get("scale", True) is not False) + (cfg.get("center", True) is not False)
+        return (learned, 2)
+    if layer.class_name == "LayerNormalization":
+        return ((cfg.get("scale", True) is not False) + (cfg.get("center", True) is not False), 0)
+    return None
+
+
+class _Counter:
+    """Keras 3 ``_get_unique_name``: the first of a name is bare, later ones get ``_1``, ``_2``..."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def __call__(self, base: str) -> str:
+        count = self.seen.get(base, 0)
+        self.seen[base] = count + 1
+        return base if count == 0 else f"{base}_{count}"
+
+
+def _cell_weight_count(hyper: dict[str, Any]) -> int:
+    return 3 if hyper.get("use_bias", True) is not False else 2
+
+
+def _make_cell(name: str, keras_name: str, class_name: str, cell_class: str, cfg: dict[str, Any],
+               layer_cfg: dict[str, Any], direction: str | None, v3_path: str,
+               trainable: bool) -> Cell:
+    hyper = hyperparameters(layer_cfg, class_name)
+    if cfg:  # RNN(cell): the cell's own config decides units, activations, reset_after
+        hyper.update(hyperparameters(cfg, cell_class))
+    kind = CLASS_TO_KIND.get(cell_class) or CLASS_TO_KIND.get(class_name) or ""
+    return Cell(name, keras_name, class_name, kind, hyper, direction, v3_path, trainable,
+                _cell_weight_count(hyper), is_cudnn=class_name in CUDNN_LAYERS)
+
+
+def walk_layer(layer: LayerConfig, display: str, v3_path: str, trainable: bool = True,
+               direction: str | None = None) -> Iterator[Owner]:
+    """Every weight owner under ``layer``, in the order its weights are created."""
+    trainable = trainable and layer.trainable
+    cls, cfg = layer.class_name, layer.config
+    if cls in RNN_LAYERS or cls in CUDNN_LAYERS:
+        cell_class = {"LSTM": "LSTMCell", "LSTMV1": "LSTMCell", "GRU": "GRUCell", "GRUV1": "GRUCell",
+                      "SimpleRNN": "SimpleRNNCell"}.get(cls, cls)
+        cell_path = v3_path if cls in CUDNN_LAYERS else f"{v3_path}/cell"
+        cell = _make_cell(display, layer.name, cls, cell_class, {}, cfg, direction, cell_path, trainable)
+        yield Owner(cell, cls, layer.name, trainable, None, cell_path)
+    elif cls == "RNN":
+        inner = LayerConfig.from_entry(cfg.get("cell"))
+        if inner.class_name == "StackedRNNCells":
+            counter = _Counter()
+            cells = inner.config.get("cells") or []
+            for entry in cells:
+                sub = LayerConfig.from_entry(entry)
+                path = f"{v3_path}/cell/cells/{counter(snake_case(sub.class_name))}"
+                cell = _make_cell(f"{display}/{sub.name}", sub.name, f"RNN({sub.class_name})",
+                                  sub.class_name, sub.config, cfg, direction, path, trainable)
+                yield Owner(cell, sub.class_name, sub.name, trainable, None, path)
+        else:
+            path = f"{v3_path}/cell"
+            cell = _make_cell(display, layer.name, f"RNN({inner.class_name})", inner.class_name,
+                              inner.config, cfg, direction, path, trainable)
+            yield Owner(cell, inner.class_name, layer.name, trainable, None, path)
+    elif cls == "Bidirectional":
+        forward = LayerConfig.from_entry(cfg.get("layer"))
+        backward_entry = cfg.get("backward_layer")
+        if backward_entry is not None:
+            backward = LayerConfig.from_entry(backward_entry)
+        else:  # the backward layer is the template with go_backwards flipped
+            flipped = dict(forward.config)
+            flipped["go_backwards"] = not forward.config.get("go_backwards", False)
+            backward = LayerConfig(forward.class_name, flipped, forward.name)
+        yield from walk_layer(forward, f"{display}/forward", f"{v3_path}/forward_layer", trainable, "forward")
+        yield from walk_layer(backward, f"{display}/backward", f"{v3_path}/backward_layer", trainable, "backward")
+    elif cls == "TimeDistributed":
+        inner = LayerConfig.from_entry(cfg.get("layer"))
+        yield from walk_layer(inner, f"{display}/{inner.name}", f"{v3_path}/layer", trainable, direction)
+    elif layer.sublayers is not None:
+        yield from walk_container(layer, display, v3_path, trainable)
+    else:
+        yield Owner(None, cls, layer.name, trainable, _other_counts(layer), v3_path)
+
+
+def walk_container(model: LayerConfig, display: str, v3_path: str,
+                   trainable: bool = True) -> Iterator[Owner]:
+    counter = _Counter()
+    sublayers = model.sublayers or []
+    if model.class_name == "Sequential" and sublayers and sublayers[0].class_name == "InputLayer":
+        sublayers = sublayers[1:]  # Sequential.layers omits its InputLayer (FORMATS.md §1.2)
+    for sub in sublayers:
+        path = f"{v3_path}/layers/{counter(snake_case(sub.class_name))}" if v3_path else \
+            f"layers/{counter(snake_case(sub.class_name))}"
+        name = f"{display}/{sub.name}" if display else sub.name
+        yield from walk_layer(sub, name, path, trainable)
+
+
+def top_level_layers(model: LayerConfig) -> list[LayerConfig]:
+    return model.sublayers or []
+
+
+def executable_layers(config: Any) -> list[str]:
+    """Names of layers whose config carries code (Lambda bytecode, custom modules): never run."""
+    found: list[str] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            cls = node.get("class_name")
+            cfg = node.get("config")
+            if isinstance(cls, str) and cls in EXECUTABLE_CLASSES:
+                name = cfg.get("name") if isinstance(cfg, dict) else None
+                found.append(f"{name or '?'} ({cls})")
+            elif isinstance(cls, str) and node.get("module") not in (None, "") and isinstance(cfg, dict) \
+                    and "name" in cfg and str(node.get("module")).split(".")[0] not in ("keras", "tf_keras", "tensorflow"):
+                found.append(f"{cfg.get('name')} (custom {node.get('registered_name') or cls})")
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(config)
+    return found
+
+
+@dataclass
+class LegacySlot:
+    """Where one owner's tensors sit in its top-level layer's ``weight_names`` list."""
+
+    owner: Owner
+    indices: list[int] = field(default_factory=list)
+
+
+def legacy_weight_order(owners: list[Owner]) -> list[LegacySlot] | None:
+    """Attribute positions of a legacy group's tensors to owners: trainable weights first.
+
+    Legacy ``.h5`` writes ``layer.trainable_weights + layer.non_trainable_weights`` per top-level
+    layer; for a nested model or wrapper that concatenates over its sublayers, so a frozen
+    sublayer's tensors move behind every trainable one. ``None`` if a count is unknown.
+    """
+    slots = [LegacySlot(owner) for owner in owners]
+    trainable_part: list[tuple[LegacySlot, int]] = []
+    frozen_part: list[tuple[LegacySlot, int]] = []
+    for slot in slots:
+        owner = slot.owner
+        if owner.cell is not None:
+            counts = (owner.cell.n_weights, 0)
+        elif owner.counts is not None:
+            counts = owner.counts
+        else:
+            return None
+        if owner.trainable:
+            trainable_part += [(slot, 1)] * counts[0]
+            frozen_part += [(slot, 1)] * counts[1]
+        else:
+            frozen_part += [(slot, 1)] * (counts[0] + counts[1])
+    for position, (slot, _) in enumerate(trainable_part + frozen_part):
+        slot.indices.append(position)
+    return slots

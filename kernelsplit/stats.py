@@ -1,0 +1,36 @@
+"""Per-tensor statistics, computed once in float64 over finite values."""
+
+from __future__ import annotations
+
+import numpy as np
+
+STAT_KEYS = ("min", "max", "mean", "std", "abs_max", "l2", "zeros", "nan", "inf")
+
+
+def tensor_stats(array: np.ndarray) -> dict[str, float | int]:
+    """min/max/mean/std/abs_max/l2 over the finite values; ``zeros`` is the share of exact zeros.
+
+    NaN and Inf are counted, not propagated, so one bad weight does not hide the rest.
+    """
+    values = np.asarray(array, dtype=np.float64).reshape(-1)
+    size = values.size
+    finite_mask = np.isfinite(values)
+    nan = int(np.isnan(values).sum())
+    inf = int(size - nan - int(finite_mask.sum()))
+    finite = values if nan == 0 and inf == 0 else values[finite_mask]
+    if finite.size == 0:
+        return {"min": None, "max": None, "mean": None, "std": None, "abs_max": None, "l2": None,
+                "zeros": 0.0, "nan": nan, "inf": inf}
+    low = float(finite.min())
+    high = float(finite.max())
+    return {
+        "min": low,
+        "max": high,
+        "mean": float(finite.mean()),
+        "std": float(finite.std()),
+        "abs_max": max(abs(low), abs(high)),
+        "l2": float(np.sqrt(np.dot(finite, finite))),
+        "zeros": float(np.count_nonzero(finite == 0.0)) / size if size else 0.0,
+        "nan": nan,
+        "inf": inf,
+    }
