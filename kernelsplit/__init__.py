@@ -8,13 +8,20 @@
 
 from __future__ import annotations
 
-from .api import open_artifact as open  # noqa: A001 - the natural name for the library entry point
+from ._version import __version__
+from .api import open_artifact as open
 from .api import try_open
 from .errors import KernelsplitError
 from .layouts import LAYOUTS
 from .model import Artifact, GateTensor, RecurrentLayer
 
-__version__ = "0.1.0"
-
-__all__ = ["open", "try_open", "Artifact", "RecurrentLayer", "GateTensor", "KernelsplitError",
-           "LAYOUTS", "__version__"]
+__all__ = [
+           "LAYOUTS",
+           "Artifact",
+           "GateTensor",
+           "KernelsplitError",
+           "RecurrentLayer",
+           "__version__",
+           "open",
+           "try_open",
+]

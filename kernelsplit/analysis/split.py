@@ -146,9 +146,7 @@ def _fused_blocks(record: CellRecord, config_kind: str | None, storage: str,
         raise CorruptFileError(
             f"layer {record.name}: kernel {kernel.shape} and recurrent kernel {recurrent.shape} "
             "do not belong to one cell")
-    if kernel.array.ndim > 2:
-        kind = "conv_lstm"
-    elif config_kind == "conv_lstm":
+    if kernel.array.ndim > 2 or config_kind == "conv_lstm":
         kind = "conv_lstm"
     else:
         kind = GATE_COUNT_TO_KIND.get(n_gates, "")
@@ -213,8 +211,9 @@ def _cudnn_matrix_blocks(kernel: StoredTensor, recurrent: StoredTensor, gates: t
             else:
                 def convert(block: np.ndarray) -> np.ndarray:
                     return np.ascontiguousarray(block.T)
-            blocks.append(_Block(part, gate, convert(stored), f"{tensor.source}[:, {start}:{stop}] (cuDNN layout, converted)",
-                                 tensor.dtype, convert(raw) if raw is not None else None))
+            source = f"{tensor.source}[:, {start}:{stop}] (cuDNN layout, converted)"
+            blocks.append(_Block(part, gate, convert(stored), source, tensor.dtype,
+                                 convert(raw) if raw is not None else None))
     return blocks
 
 

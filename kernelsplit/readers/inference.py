@@ -72,7 +72,7 @@ def infer_cells(layer_name: str, tensors: list[StoredTensor]) -> list[CellRecord
     while index < len(tensors):
         per_gate = _per_gate_run(tensors, index)
         if per_gate:
-            kind, count = per_gate
+            _kind, count = per_gate
             found.append((tensors[index:index + count], "keras1"))
             index += count
             continue

@@ -13,8 +13,9 @@ layer that owns weights, so readers can bind stored tensors to cells:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from ..layouts import CLASS_TO_KIND
 
@@ -262,20 +263,30 @@ def top_level_layers(model: LayerConfig) -> list[LayerConfig]:
     return model.sublayers or []
 
 
+_KERAS_MODULES = ("keras", "tf_keras", "tensorflow")
+
+
+def _is_custom(node: dict[str, Any]) -> bool:
+    module = node.get("module")
+    registered = node.get("registered_name")
+    if isinstance(registered, str) and ">" in registered:
+        return True
+    return isinstance(module, str) and bool(module) and module.split(".")[0] not in _KERAS_MODULES
+
+
 def executable_layers(config: Any) -> list[str]:
-    """Names of layers whose config carries code (Lambda bytecode, custom modules): never run."""
+    """Names of layers whose config carries code (Lambda bytecode, custom classes): never run."""
     found: list[str] = []
 
     def visit(node: Any) -> None:
         if isinstance(node, dict):
             cls = node.get("class_name")
             cfg = node.get("config")
-            if isinstance(cls, str) and cls in EXECUTABLE_CLASSES:
-                name = cfg.get("name") if isinstance(cfg, dict) else None
-                found.append(f"{name or '?'} ({cls})")
-            elif isinstance(cls, str) and node.get("module") not in (None, "") and isinstance(cfg, dict) \
-                    and "name" in cfg and str(node.get("module")).split(".")[0] not in ("keras", "tf_keras", "tensorflow"):
-                found.append(f"{cfg.get('name')} (custom {node.get('registered_name') or cls})")
+            if isinstance(cls, str) and isinstance(cfg, dict) and "name" in cfg:
+                if cls in EXECUTABLE_CLASSES:
+                    found.append(f"{cfg['name']} ({cls})")
+                elif _is_custom(node):
+                    found.append(f"{cfg['name']} (custom {node.get('registered_name') or cls})")
             for value in node.values():
                 visit(value)
         elif isinstance(node, list):

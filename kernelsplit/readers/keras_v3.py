@@ -17,7 +17,7 @@ import h5py
 
 from ..errors import CorruptFileError, NotAModelError, UnsafeFileError, UnsupportedError
 from .base import CellRecord, ReadResult, StoredTensor
-from .h5safe import child, read_dataset, str_attr
+from .h5safe import child, read_dataset
 from .inference import infer_cells
 from .keras_config import LayerConfig, executable_layers, walk_container
 

@@ -1,0 +1,56 @@
+"""``kernelsplit inspect``: every recurrent layer's gate matrices with shapes and statistics."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import exitcodes
+from ..cli import COMMANDS, report_error
+from ..cli_options import format_option, paths_argument, selection_options
+from ..errors import UsageError
+
+COMMANDS_HELP = COMMANDS["inspect"]
+
+
+@click.command("inspect", help=COMMANDS_HELP)
+@paths_argument
+@selection_options
+@format_option(("table", "json"), "table")
+def command(paths: tuple[str, ...], layers: tuple[str, ...], gates: tuple[str, ...],
+            parts: tuple[str, ...], output_format: str) -> None:
+    """Show every recurrent layer's gate matrices with shapes and statistics."""
+    from ..analysis.select import Selection
+    from ..api import try_open
+
+    selection = Selection(layers, gates, parts)
+    try:
+        selection.validate()
+    except UsageError as exc:
+        raise click.UsageError(exc.message) from None
+    entries = []
+    failed = False
+    matched = 0
+    for path in paths:
+        artifact = try_open(path)
+        if artifact.error is not None:
+            failed = True
+            report_error(path, artifact.error)
+            entries.append((artifact, []))
+            continue
+        chosen = selection.apply(artifact)
+        matched += len(chosen)
+        entries.append((artifact, chosen))
+    if output_format == "json":
+        from ..render import inspect_json
+
+        click.echo(inspect_json.render(entries))
+    else:
+        from ..render import inspect_table
+
+        inspect_table.render(entries)
+    if selection.active and matched == 0 and any(a.error is None and a.layers for a, _ in entries):
+        click.echo("kernelsplit: error: no layer, gate or part matches the filters", err=True)
+        sys.exit(exitcodes.ERROR)
+    sys.exit(exitcodes.ERROR if failed else exitcodes.OK)

@@ -1,0 +1,1 @@
+"""Renderers: one per output format, all fed the same Artifact objects."""

@@ -1,0 +1,83 @@
+"""``inspect --format json``: schema ``kernelsplit.inspect/1`` (kernelsplit/schemas/inspect-1.json).
+
+Additive changes keep the version; renaming or removing a field bumps it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .._version import __version__
+from ..errors import KernelsplitError
+from ..model import Artifact, GateTensor, RecurrentLayer
+
+SCHEMA = "kernelsplit.inspect/1"
+
+
+def error_object(error: Exception | None) -> dict[str, str] | None:
+    if error is None:
+        return None
+    code = error.code if isinstance(error, KernelsplitError) else "error"
+    return {"code": code, "message": str(error)}
+
+
+def tensor_dict(tensor: GateTensor) -> dict[str, Any]:
+    return {
+        "part": tensor.part,
+        "gate": tensor.gate,
+        "shape": list(tensor.shape),
+        "dtype": tensor.dtype,
+        "sha256": tensor.sha256,
+        "source": tensor.source,
+        "stats": tensor.stats,
+    }
+
+
+def layer_dict(layer: RecurrentLayer, tensors: list[GateTensor]) -> dict[str, Any]:
+    return {
+        "name": layer.name,
+        "class_name": layer.class_name,
+        "cell": layer.cell,
+        "units": layer.units,
+        "direction": layer.direction,
+        "inferred": layer.inferred,
+        "gates": list(layer.gates),
+        "input_dim": layer.input_dim,
+        "conversion": layer.conversion,
+        "config": _jsonable(layer.config),
+        "notes": list(layer.notes),
+        "tensors": [tensor_dict(t) for t in tensors],
+    }
+
+
+def artifact_dict(artifact: Artifact, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> dict[str, Any]:
+    return {
+        "path": artifact.path,
+        "format": artifact.format,
+        "keras_version": artifact.keras_version,
+        "backend": artifact.backend,
+        "executable_layers": list(artifact.executable_layers),
+        "notes": list(artifact.notes),
+        "layers": [layer_dict(layer, tensors) for layer, tensors in selected],
+        "error": error_object(artifact.error),
+    }
+
+
+def render(entries: list[tuple[Artifact, list[tuple[RecurrentLayer, list[GateTensor]]]]]) -> str:
+    document = {
+        "schema": SCHEMA,
+        "kernelsplit_version": __version__,
+        "artifacts": [artifact_dict(artifact, selected) for artifact, selected in entries],
+    }
+    return json.dumps(document, indent=2, allow_nan=False)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)

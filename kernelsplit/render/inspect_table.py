@@ -1,0 +1,90 @@
+"""``inspect`` for humans: one rich table per recurrent layer, one row per (part, gate)."""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from ..layouts import LAYOUTS
+from ..model import Artifact, GateTensor, RecurrentLayer
+
+
+def _num(value: float | int | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.4g}"
+
+
+def _slice_of(source: str) -> str:
+    head, sep, tail = source.rpartition("[")
+    return sep + tail if sep and head else ""
+
+
+def _stored_at(tensors: list[GateTensor]) -> list[str]:
+    seen: dict[str, str] = {}
+    for tensor in tensors:
+        head, sep, _ = tensor.source.rpartition("[")
+        path = head if sep else tensor.source
+        seen.setdefault(tensor.part, path)
+    return [f"{part}: {path}" for part, path in seen.items()]
+
+
+def render(entries: list[tuple[Artifact, list[tuple[RecurrentLayer, list[GateTensor]]]]],
+           file: IO[str] | None = None) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from .console import make_console
+
+    console = make_console(file)
+    for artifact, selected in entries:
+        if artifact.error is not None:
+            continue
+        version = f", Keras {artifact.keras_version}" if artifact.keras_version else ""
+        console.print(Text(f"{artifact.path}", style="bold") + Text(f"  ({artifact.format}{version})"))
+        if not artifact.layers:
+            total = f" among {artifact.total_layers} layers" if artifact.total_layers is not None else ""
+            console.print(f"  no recurrent layers{total}")
+        for note in artifact.notes:
+            console.print(Text(f"  note: {note}", style="dim"))
+        if artifact.executable_layers:
+            console.print(Text("  executable layers (never run by kernelsplit): "
+                               + ", ".join(artifact.executable_layers), style="yellow"))
+        for layer, tensors in selected:
+            console.print(_table(layer, tensors, Table))
+        console.print()
+
+
+def _table(layer: RecurrentLayer, tensors: list[GateTensor], table_cls: Any) -> Any:
+    layout = LAYOUTS[layer.cell]
+    direction = f"  direction={layer.direction}" if layer.direction else ""
+    inferred = "  [inferred from shapes]" if layer.inferred else ""
+    conversion = f"  converted from {layer.conversion}" if layer.conversion else ""
+    title = (f"{layer.name}  {layer.class_name}  cell={layer.cell}  units={layer.units}"
+             f"{direction}{inferred}{conversion}")
+    caption_lines = _stored_at(tensors) + [f"note: {n}" for n in layer.notes]
+    table = table_cls(title=title, title_justify="left", caption="\n".join(caption_lines),
+                      caption_justify="left", show_edge=False, pad_edge=False)
+    for header, justify in (("part", "left"), ("gate", "left"), ("slice", "left"), ("shape", "left"),
+                            ("dtype", "left"), ("min", "right"), ("max", "right"), ("mean", "right"),
+                            ("std", "right"), ("abs max", "right"), ("L2", "right"),
+                            ("zeros", "right"), ("NaN", "right"), ("Inf", "right")):
+        table.add_column(header, justify=justify, no_wrap=True)
+    for tensor in tensors:
+        stats = tensor.stats
+        zeros = stats["zeros"]
+        bad = stats["nan"] or stats["inf"]
+        table.add_row(
+            tensor.part,
+            f"{tensor.gate} ({layout.gate_names[tensor.gate]})",
+            _slice_of(tensor.source),
+            "×".join(str(n) for n in tensor.shape),
+            tensor.dtype,
+            _num(stats["min"]), _num(stats["max"]), _num(stats["mean"]), _num(stats["std"]),
+            _num(stats["abs_max"]), _num(stats["l2"]),
+            f"{zeros:.1%}" if zeros else "0",
+            _num(stats["nan"]), _num(stats["inf"]),
+            style="red" if bad else None,
+        )
+    return table
