@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from typing import Union
 
 from ..errors import CorruptFileError
 
@@ -22,8 +21,8 @@ START_GROUP = 3
 END_GROUP = 4
 FIXED32 = 5
 
-Buffer = Union[bytes, bytearray, memoryview]
-Value = Union[int, memoryview]
+Buffer = bytes | bytearray | memoryview
+Value = int | memoryview
 
 _MAX_FIELD_NUMBER = (1 << 29) - 1
 
@@ -73,9 +72,7 @@ def iter_fields(buf: Buffer, what: str = "protobuf") -> Iterator[tuple[int, int,
         elif wire == LENGTH:
             length, pos = read_varint(view, pos, what)
             if length > end - pos:
-                raise CorruptFileError(
-                    f"{what}: field {field} declares {length} bytes, only {end - pos} left"
-                )
+                raise CorruptFileError(f"{what}: field {field} declares {length} bytes, only {end - pos} left")
             yield field, wire, view[pos : pos + length]
             pos += length
         elif wire == FIXED32:

@@ -21,6 +21,7 @@ combines the partial CRCs with GF(2) shift operators; it costs roughly 5-10 ms p
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import struct
@@ -42,8 +43,8 @@ MAX_RANK = 254
 MAX_SHARDS = 1 << 20
 
 V1_MESSAGE = (
-    "TF V1 checkpoint (tf.train.Saver V1 tensor-slice format) is not supported: re-save it with "
-    "TensorFlow 2 (tf.train.Checkpoint / model.save_weights) to get a V2 TensorBundle"
+    "TF V1 checkpoint (tf.train.Saver V1) is not supported: its tensor-slice format predates the "
+    "TensorBundle; re-save it with TensorFlow 2 (tf.train.Checkpoint / model.save_weights)"
 )
 
 #: DataType enum value -> (name, numpy dtype or None for strings).
@@ -66,8 +67,15 @@ DTYPES: dict[int, tuple[str, str | None]] = {
 DT_STRING = 7
 DT_BFLOAT16 = 14
 _DTYPE_NAMES = {
-    8: "complex64", 11: "qint8", 12: "quint8", 13: "qint32", 15: "qint16", 16: "quint16",
-    18: "complex128", 20: "resource", 21: "variant",
+    8: "complex64",
+    11: "qint8",
+    12: "quint8",
+    13: "qint32",
+    15: "qint16",
+    16: "quint16",
+    18: "complex128",
+    20: "resource",
+    21: "variant",
 }
 
 
@@ -242,15 +250,17 @@ def read_table(data: bytes, what: str, verify: bool = True) -> list[tuple[bytes,
     index_offset, index_size, _ = _block_handle(footer, pos, what)
     index = _read_block(view, index_offset, index_size, what, verify)
     entries: list[tuple[bytes, memoryview]] = []
-    seen_blocks: set[int] = set()
+    # Data blocks must be disjoint and in file order, so a crafted index cannot make us parse the
+    # same bytes over and over (quadratic work from a small file).
+    next_free = 0
     for _, handle in _block_entries(index, what):
         offset, size, end = _block_handle(handle, 0, what)
-        if end != len(handle) or offset in seen_blocks:
-            raise CorruptFileError(f"{what}: malformed index block handle")
-        seen_blocks.add(offset)
+        if end != len(handle) or offset < next_free or offset + size > index_offset:
+            raise CorruptFileError(f"{what}: malformed or overlapping index block handle")
+        next_free = offset + size + BLOCK_TRAILER_SIZE
         entries.extend(_block_entries(_read_block(view, offset, size, what, verify), what))
     keys = [k for k, _ in entries]
-    if any(a >= b for a, b in zip(keys, keys[1:])):
+    if any(a >= b for a, b in itertools.pairwise(keys)):
         raise CorruptFileError(f"{what}: table keys are not strictly increasing")
     return entries
 
@@ -312,9 +322,7 @@ def _parse_header(value: memoryview, what: str) -> BundleHeader:
     if endianness != 0:
         raise CorruptFileError(f"{what}: unknown endianness {endianness}")
     if min_consumer > 1 or 1 in bad:
-        raise UnsupportedError(
-            f"{what}: bundle format needs a newer reader (min_consumer={min_consumer})"
-        )
+        raise UnsupportedError(f"{what}: bundle format needs a newer reader (min_consumer={min_consumer})")
     if not 0 <= num_shards <= MAX_SHARDS:
         raise CorruptFileError(f"{what}: implausible num_shards={num_shards}")
     return BundleHeader(num_shards, endianness, producer, min_consumer)
@@ -371,15 +379,30 @@ def data_file_name(prefix: Path, shard: int, num_shards: int) -> Path:
     return prefix.with_name(f"{prefix.name}.data-{shard:05d}-of-{num_shards:05d}")
 
 
-def looks_like_v1(prefix: Path) -> bool:
-    """A V1 (``tf.train.Saver`` V1) checkpoint: data in ``<prefix>`` or ``<prefix>-?????-of-?????``."""
-    if prefix.is_file():
-        return True
-    pattern = re.compile(re.escape(prefix.name) + r"-\d{5}-of-\d{5}$")
-    parent = prefix.parent
-    if not parent.is_dir():
+def has_table_magic(path: Path) -> bool:
+    """True when ``path`` is a file ending with the SSTable footer magic."""
+    try:
+        if not path.is_file() or path.stat().st_size < FOOTER_SIZE:
+            return False
+        with open(path, "rb") as handle:
+            handle.seek(-8, os.SEEK_END)
+            return struct.unpack("<Q", handle.read(8))[0] == TABLE_MAGIC
+    except OSError:
         return False
-    return any(pattern.match(p.name) for p in parent.iterdir())
+
+
+def looks_like_v1(prefix: Path) -> bool:
+    """A V1 (``tf.train.Saver`` V1) checkpoint: no ``.index``, and an SSTable at ``<prefix>`` or
+    ``<prefix>-?????-of-?????`` (V1 files are SSTables of ``SavedTensorSlices``)."""
+    if prefix.with_name(prefix.name + ".index").exists():
+        return False
+    if has_table_magic(prefix):
+        return True
+    parent = prefix.parent
+    if not prefix.name or not parent.is_dir():
+        return False
+    pattern = re.compile(re.escape(prefix.name) + r"-\d{5}-of-\d{5}$")
+    return any(pattern.match(p.name) and has_table_magic(p) for p in parent.iterdir())
 
 
 @dataclass
@@ -417,12 +440,8 @@ class TensorBundle:
             except UnicodeDecodeError as exc:
                 raise CorruptFileError(f"{what}: checkpoint key is not UTF-8") from exc
             entry = _parse_entry(key, value, what)
-            if entry.shard_id >= max(header.num_shards, 1) or (
-                header.num_shards == 0 and entry.size
-            ):
-                raise CorruptFileError(
-                    f"{what}: entry {key!r} in shard {entry.shard_id} of {header.num_shards}"
-                )
+            if entry.shard_id >= max(header.num_shards, 1) or (header.num_shards == 0 and entry.size):
+                raise CorruptFileError(f"{what}: entry {key!r} in shard {entry.shard_id} of {header.num_shards}")
             entries[key] = entry
         bundle = cls(prefix, header, entries, verify_crc)
         for shard in sorted({e.shard_id for e in entries.values() if e.size}):
@@ -472,17 +491,17 @@ class TensorBundle:
             expected = entry.num_elements * np.dtype(np_dtype).itemsize
             if expected != entry.size:
                 raise CorruptFileError(
-                    f"{where}: {entry.dtype}{list(entry.shape)} needs {expected} bytes, entry "
-                    f"says {entry.size}"
+                    f"{where}: {entry.dtype}{list(entry.shape)} needs {expected} bytes, entry says {entry.size}"
                 )
         elif entry.num_elements > entry.size:
             raise CorruptFileError(f"{where}: {entry.num_elements} strings in {entry.size} bytes")
         return np_dtype
 
     def _verify(self, entry: BundleEntry, data: bytes | memoryview) -> None:
-        if self.verify_crc and entry.crc32c is not None:
-            if crc32c(data) != unmask_crc(entry.crc32c):
-                raise CorruptFileError(f"{self.prefix}: tensor {entry.key!r} fails its crc32c check")
+        if not self.verify_crc or entry.crc32c is None:
+            return
+        if crc32c(data) != unmask_crc(entry.crc32c):
+            raise CorruptFileError(f"{self.prefix}: tensor {entry.key!r} fails its crc32c check")
 
     def read_with_raw(self, key: str) -> tuple[np.ndarray, np.ndarray | None]:
         """``(values, raw)``: ``raw`` is the stored uint16 words for bfloat16 (values are float32)."""
