@@ -1,0 +1,183 @@
+"""Corrupt, truncated, hostile and unsupported input: one line naming the file, exit 2, no traceback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import FIXTURES
+
+import kernelsplit
+from kernelsplit.cli import cli
+from kernelsplit.errors import CorruptFileError, NotAModelError, NotFoundError, UnsafeFileError
+
+ZOO_K3 = FIXTURES / "keras3" / "zoo.keras"
+ZOO_TFK = FIXTURES / "tf_keras" / "zoo.h5"
+
+
+def _truncated(src: Path, dst: Path, keep: float) -> Path:
+    data = src.read_bytes()
+    dst.write_bytes(data[: int(len(data) * keep)])
+    return dst
+
+
+def _zip_without(src: Path, dst: Path, drop: str, add: dict[str, bytes] | None = None) -> Path:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.infolist():
+            if item.filename != drop:
+                zout.writestr(item, zin.read(item.filename))
+        for name, data in (add or {}).items():
+            zout.writestr(name, data)
+    return dst
+
+
+def _bad_files(tmp: Path) -> dict[str, tuple[Path, str]]:
+    (tmp / "empty.h5").write_bytes(b"")
+    (tmp / "text.h5").write_text("hello, not a model\n")
+    (tmp / "adir").mkdir()
+    with h5py.File(tmp / "plain.h5", "w") as h5:
+        h5["x"] = np.zeros(3)
+    return {
+        "missing": (tmp / "missing.keras", "no such file"),
+        "directory": (tmp / "adir", "directory"),
+        "empty": (tmp / "empty.h5", "empty file"),
+        "not-a-model": (tmp / "text.h5", "not a Keras model"),
+        "plain-hdf5": (tmp / "plain.h5", "not a Keras model"),
+        "truncated-hdf5": (_truncated(ZOO_TFK, tmp / "trunc.h5", 0.5), "corrupt HDF5"),
+        "truncated-zip": (_truncated(ZOO_K3, tmp / "trunc.keras", 0.6), "zip"),
+        "zip-without-weights": (_zip_without(ZOO_K3, tmp / "noweights.keras", "model.weights.h5"),
+                                "no model.weights.h5"),
+        "npz-weights": (_zip_without(ZOO_K3, tmp / "npz.keras", "model.weights.h5",
+                                     {"model.weights.npz": b"PK"}), "pickle"),
+        "zip-without-config": (_zip_without(ZOO_K3, tmp / "noconfig.keras", "config.json"), "config.json"),
+    }
+
+
+def test_every_bad_file_is_one_line_exit_2_and_others_still_reported(tmp_path: Path) -> None:
+    cases = _bad_files(tmp_path)
+    paths = [str(p) for p, _ in cases.values()]
+    result = CliRunner().invoke(cli, ["inspect", "--format", "json", *paths, str(ZOO_TFK)])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == len(cases)
+    for line, (name, (path, reason)) in zip(lines, cases.items(), strict=True):
+        assert line.startswith(f"kernelsplit: error: {path}: "), name
+        assert reason.lower() in line.lower(), (name, line)
+    document = json.loads(result.stdout)
+    *failed, good = document["artifacts"]
+    assert all(a["error"] and a["error"]["code"] for a in failed)
+    assert good["error"] is None and good["layers"]
+
+
+def test_error_classes(tmp_path: Path) -> None:
+    cases = _bad_files(tmp_path)
+    with pytest.raises(NotFoundError):
+        kernelsplit.open(cases["missing"][0])
+    with pytest.raises(NotAModelError):
+        kernelsplit.open(cases["empty"][0])
+    with pytest.raises(CorruptFileError):
+        kernelsplit.open(cases["truncated-hdf5"][0])
+    with pytest.raises(UnsafeFileError):
+        kernelsplit.open(cases["npz-weights"][0])
+
+
+def _copy(tmp: Path) -> Path:
+    return Path(shutil.copy(ZOO_TFK, tmp / "zoo.h5"))
+
+
+def _first_kernel(h5: h5py.File) -> tuple[h5py.Group, str]:
+    group = h5["model_weights/my_lstm"]
+    name = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]][0]
+    return group, name
+
+
+def test_soft_link_on_a_weight_path_is_refused(tmp_path: Path) -> None:
+    path = _copy(tmp_path)
+    with h5py.File(path, "r+") as h5:
+        group, name = _first_kernel(h5)
+        target = group[name].name
+        h5.move(target, "/stolen")
+        h5[target] = h5py.SoftLink("/stolen")
+    with pytest.raises(UnsafeFileError, match="soft link"):
+        kernelsplit.open(path)
+
+
+def test_external_link_is_refused(tmp_path: Path) -> None:
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as h5:
+        h5["k"] = np.zeros((3, 16), np.float32)
+    path = _copy(tmp_path)
+    with h5py.File(path, "r+") as h5:
+        group, name = _first_kernel(h5)
+        target = group[name].name
+        del h5[target]
+        h5[target] = h5py.ExternalLink(str(other), "/k")
+    with pytest.raises(UnsafeFileError, match="external link"):
+        kernelsplit.open(path)
+
+
+def test_external_storage_dataset_is_refused(tmp_path: Path) -> None:
+    raw = tmp_path / "raw.bin"
+    raw.write_bytes(np.zeros((3, 16), np.float32).tobytes())
+    path = _copy(tmp_path)
+    with h5py.File(path, "r+") as h5:
+        group, name = _first_kernel(h5)
+        target = group[name].name
+        shape = group[name].shape
+        del h5[target]
+        h5.create_dataset(target, shape=shape, dtype="f4", external=[(str(raw), 0, h5py.h5f.UNLIMITED)])
+    with pytest.raises(UnsafeFileError, match="external-storage"):
+        kernelsplit.open(path)
+
+
+def test_virtual_dataset_is_refused(tmp_path: Path) -> None:
+    other = tmp_path / "src.h5"
+    path = _copy(tmp_path)
+    with h5py.File(path, "r+") as h5:
+        group, name = _first_kernel(h5)
+        target = group[name].name
+        shape = group[name].shape
+        with h5py.File(other, "w") as src:
+            src["k"] = np.zeros(shape, np.float32)
+        layout = h5py.VirtualLayout(shape=shape, dtype="f4")
+        layout[...] = h5py.VirtualSource(str(other), "k", shape=shape)
+        del h5[target]
+        h5.create_virtual_dataset(target, layout)
+    with pytest.raises(UnsafeFileError, match="virtual"):
+        kernelsplit.open(path)
+
+
+def test_weight_names_pointing_nowhere_is_corrupt(tmp_path: Path) -> None:
+    path = _copy(tmp_path)
+    with h5py.File(path, "r+") as h5:
+        group, name = _first_kernel(h5)
+        del group[name]
+    with pytest.raises(CorruptFileError, match="missing"):
+        kernelsplit.open(path)
+
+
+def test_inconsistent_shapes_are_an_error_not_a_wrong_split(tmp_path: Path) -> None:
+    path = _copy(tmp_path)
+    with h5py.File(path, "r+") as h5:
+        group = h5["model_weights/my_lstm"]
+        names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
+        recurrent = group[names[1]]
+        data = recurrent[()]
+        del group[names[1]]
+        group[names[1]] = data[:, :-1]  # 15 columns: not gates * units
+    artifact = kernelsplit.try_open(path)
+    assert isinstance(artifact.error, CorruptFileError)
+    assert "my_lstm" in str(artifact.error)
+
+
+def test_garbage_config_json_is_corrupt(tmp_path: Path) -> None:
+    path = _zip_without(ZOO_K3, tmp_path / "badcfg.keras", "config.json", {"config.json": b"{not json"})
+    with pytest.raises(CorruptFileError, match="config.json"):
+        kernelsplit.open(path)

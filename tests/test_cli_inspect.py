@@ -1,0 +1,98 @@
+"""``kernelsplit inspect`` through click's CliRunner, on real fixture files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+from conftest import FIXTURES, REPO
+
+import kernelsplit
+from kernelsplit.cli import cli
+
+ZOO_K3 = FIXTURES / "keras3" / "zoo.keras"
+ZOO_TFK = FIXTURES / "tf_keras" / "zoo.h5"
+DENSE = FIXTURES / "keras3" / "dense_only.keras"
+SCHEMA = json.loads((REPO / "kernelsplit" / "schemas" / "inspect-1.json").read_text())
+
+
+def run(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def test_json_is_valid_against_the_pinned_schema_and_alone_on_stdout() -> None:
+    result = run("inspect", "--format", "json", str(ZOO_K3), str(ZOO_TFK))
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)  # nothing but JSON on stdout
+    jsonschema.validate(document, SCHEMA)
+    assert document["schema"] == "kernelsplit.inspect/1"
+    assert document["kernelsplit_version"] == kernelsplit.__version__
+    assert [a["format"] for a in document["artifacts"]] == ["keras-zip", "h5-full"]
+
+
+def test_json_digests_equal_library_digests() -> None:
+    document = json.loads(run("inspect", "--format", "json", str(ZOO_TFK)).stdout)
+    artifact = kernelsplit.open(ZOO_TFK)
+    reported = {(layer["name"], t["part"], t["gate"]): t["sha256"]
+                for layer in document["artifacts"][0]["layers"] for t in layer["tensors"]}
+    expected = {(layer.name, t.part, t.gate): t.sha256 for layer in artifact.layers for t in layer.tensors}
+    assert reported == expected
+
+
+def test_table_names_every_gate_and_slice() -> None:
+    result = run("inspect", str(ZOO_K3), "--layer", "my_lstm", env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "my_lstm" in out and "LSTM" in out
+    for gate_label in ("i (input)", "f (forget)", "c (cell candidate)", "o (output)"):
+        assert gate_label in out
+    assert "[:, 4:8]" in out  # the forget gate's columns of the fused kernel
+    assert "\x1b[" not in out  # no colour when not a terminal
+
+
+def test_filters_by_glob_gate_and_part() -> None:
+    result = run("inspect", "--format", "json", str(ZOO_K3), "--layer", "bidi/*", "--gate", "f",
+                 "--part", "recurrent_kernel")
+    layers = json.loads(result.stdout)["artifacts"][0]["layers"]
+    assert sorted(layer["name"] for layer in layers) == ["bidi/backward", "bidi/forward"]
+    assert all([(t["part"], t["gate"]) for t in layer["tensors"]] == [("recurrent_kernel", "f")]
+               for layer in layers)
+
+
+def test_unknown_gate_lists_the_valid_ones() -> None:
+    result = CliRunner().invoke(cli, ["inspect", str(ZOO_K3), "--gate", "x"])
+    assert result.exit_code == 2
+    assert "i (input)" in result.stderr and "z (update)" in result.stderr
+
+
+def test_filters_matching_nothing_exit_2() -> None:
+    result = run("inspect", str(ZOO_K3), "--layer", "no_such_layer")
+    assert result.exit_code == 2
+    assert "no layer" in result.stderr
+
+
+def test_model_without_recurrent_layers_is_not_an_error() -> None:
+    result = run("inspect", str(DENSE))
+    assert result.exit_code == 0
+    assert "no recurrent layers" in result.stdout
+
+
+def test_no_color_env_and_python_m(tmp_path: Path) -> None:
+    env = {**os.environ, "NO_COLOR": "1"}
+    completed = subprocess.run([sys.executable, "-m", "kernelsplit", "inspect", str(ZOO_TFK)],
+                               capture_output=True, text=True, env=env, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert "\x1b[" not in completed.stdout
+    assert "recurrent_kernel" in completed.stdout
+
+
+@pytest.mark.parametrize("fixture", [ZOO_K3, ZOO_TFK])
+def test_lambda_layer_is_reported_not_run(fixture: Path) -> None:
+    artifact = kernelsplit.open(fixture)
+    assert any("Lambda" in name for name in artifact.executable_layers)
