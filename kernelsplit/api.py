@@ -41,6 +41,8 @@ def read(path: str | os.PathLike[str]) -> ReadResult:
     """Run the reader that fits the content of ``path`` (no splitting yet)."""
     target = Path(path)
     if not target.exists():
+        if Path(f"{target}.index").exists():  # a TF checkpoint prefix such as ckpt/ckpt
+            return _read_checkpoint(target)
         raise NotFoundError("no such file or directory")
     if target.is_dir():
         return _read_dir(target)

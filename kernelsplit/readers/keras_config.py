@@ -100,6 +100,8 @@ class Cell:
     trainable: bool
     n_weights: int
     is_cudnn: bool = False
+    #: Object-graph path below the layer (TF checkpoints name stacked cells by list index).
+    object_path: tuple[str, ...] = ()
 
 
 @dataclass
@@ -190,17 +192,17 @@ def _cell_weight_count(hyper: dict[str, Any]) -> int:
 
 def _make_cell(name: str, keras_name: str, class_name: str, cell_class: str, cfg: dict[str, Any],
                layer_cfg: dict[str, Any], direction: str | None, v3_path: str,
-               trainable: bool) -> Cell:
+               trainable: bool, object_path: tuple[str, ...]) -> Cell:
     hyper = hyperparameters(layer_cfg, class_name)
     if cfg:  # RNN(cell): the cell's own config decides units, activations, reset_after
         hyper.update(hyperparameters(cfg, cell_class))
     kind = CLASS_TO_KIND.get(cell_class) or CLASS_TO_KIND.get(class_name) or ""
     return Cell(name, keras_name, class_name, kind, hyper, direction, v3_path, trainable,
-                _cell_weight_count(hyper), is_cudnn=class_name in CUDNN_LAYERS)
+                _cell_weight_count(hyper), is_cudnn=class_name in CUDNN_LAYERS, object_path=object_path)
 
 
 def walk_layer(layer: LayerConfig, display: str, v3_path: str, trainable: bool = True,
-               direction: str | None = None) -> Iterator[Owner]:
+               direction: str | None = None, object_path: tuple[str, ...] = ()) -> Iterator[Owner]:
     """Every weight owner under ``layer``, in the order its weights are created."""
     trainable = trainable and layer.trainable
     cls, cfg = layer.class_name, layer.config
@@ -208,23 +210,25 @@ def walk_layer(layer: LayerConfig, display: str, v3_path: str, trainable: bool =
         cell_class = {"LSTM": "LSTMCell", "LSTMV1": "LSTMCell", "GRU": "GRUCell", "GRUV1": "GRUCell",
                       "SimpleRNN": "SimpleRNNCell"}.get(cls, cls)
         cell_path = v3_path if cls in CUDNN_LAYERS else f"{v3_path}/cell"
-        cell = _make_cell(display, layer.name, cls, cell_class, {}, cfg, direction, cell_path, trainable)
+        cell = _make_cell(display, layer.name, cls, cell_class, {}, cfg, direction, cell_path, trainable,
+                          object_path if cls in CUDNN_LAYERS else (*object_path, "cell"))
         yield Owner(cell, cls, layer.name, trainable, None, cell_path)
     elif cls == "RNN":
         inner = LayerConfig.from_entry(cfg.get("cell"))
         if inner.class_name == "StackedRNNCells":
             counter = _Counter()
             cells = inner.config.get("cells") or []
-            for entry in cells:
+            for index, entry in enumerate(cells):
                 sub = LayerConfig.from_entry(entry)
                 path = f"{v3_path}/cell/cells/{counter(snake_case(sub.class_name))}"
                 cell = _make_cell(f"{display}/{sub.name}", sub.name, f"RNN({sub.class_name})",
-                                  sub.class_name, sub.config, cfg, direction, path, trainable)
+                                  sub.class_name, sub.config, cfg, direction, path, trainable,
+                                  (*object_path, "cell", "cells", str(index)))
                 yield Owner(cell, sub.class_name, sub.name, trainable, None, path)
         else:
             path = f"{v3_path}/cell"
             cell = _make_cell(display, layer.name, f"RNN({inner.class_name})", inner.class_name,
-                              inner.config, cfg, direction, path, trainable)
+                              inner.config, cfg, direction, path, trainable, (*object_path, "cell"))
             yield Owner(cell, inner.class_name, layer.name, trainable, None, path)
     elif cls == "Bidirectional":
         forward = LayerConfig.from_entry(cfg.get("layer"))
@@ -235,11 +239,13 @@ def walk_layer(layer: LayerConfig, display: str, v3_path: str, trainable: bool =
             flipped = dict(forward.config)
             flipped["go_backwards"] = not forward.config.get("go_backwards", False)
             backward = LayerConfig(forward.class_name, flipped, forward.name)
-        yield from walk_layer(forward, f"{display}/forward", f"{v3_path}/forward_layer", trainable, "forward")
-        yield from walk_layer(backward, f"{display}/backward", f"{v3_path}/backward_layer", trainable, "backward")
+        for sub, side in ((forward, "forward"), (backward, "backward")):
+            yield from walk_layer(sub, f"{display}/{side}", f"{v3_path}/{side}_layer", trainable, side,
+                                  (*object_path, f"{side}_layer"))
     elif cls == "TimeDistributed":
         inner = LayerConfig.from_entry(cfg.get("layer"))
-        yield from walk_layer(inner, f"{display}/{inner.name}", f"{v3_path}/layer", trainable, direction)
+        yield from walk_layer(inner, f"{display}/{inner.name}", f"{v3_path}/layer", trainable, direction,
+                              (*object_path, "layer"))
     elif layer.sublayers is not None:
         yield from walk_container(layer, display, v3_path, trainable)
     else:

@@ -1,16 +1,131 @@
-"""SavedModel folders and TF checkpoints (integration of the TensorBundle reader)."""
+"""SavedModel folders and TF checkpoints -> CellRecords, without TensorFlow.
+
+The TensorBundle reader (``savedmodel.py``) gives variables with object-graph paths such as
+``("layer_with_weights-0", "cell", "kernel")`` and, when the file has them, tf-keras metadata nodes
+(class name and config per layer). With metadata, each recurrent node's config is walked like any
+other Keras config and its cells are bound by attribute path (``cell``, ``forward_layer``,
+``cells/0``...). Without metadata (Keras 3 ``export()``, bare checkpoints) tensors are grouped by
+their owning object and the cells are inferred from shapes.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import UnsupportedError
-from .base import ReadResult
+import numpy as np
+
+from .base import CellRecord, ReadResult, StoredTensor
+from .inference import infer_cells
+from .keras_config import CUDNN_LAYERS, RNN_LAYERS, LayerConfig, executable_layers, walk_layer
+from .savedmodel import (
+    BundleVariable,
+    SavedModelContents,
+    read_checkpoint,
+    read_savedmodel,
+    resolve_checkpoint_prefix,
+)
+
+_RECURRENT = RNN_LAYERS | CUDNN_LAYERS | {"RNN"}
+_ROLES = ("kernel", "recurrent_kernel", "bias")
+_CONTAINERS = {"_tf_keras_network", "_tf_keras_sequential", "_tf_keras_model"}
+#: Flat variable lists that duplicate the structural paths (Keras 3 export writes both).
+_FLAT_LISTS = {"variables", "_all_variables", "trainable_variables", "non_trainable_variables"}
 
 
 def read_savedmodel_dir(path: Path) -> ReadResult:
-    raise UnsupportedError("SavedModel folders are not supported yet")
+    return _to_result(read_savedmodel(path), "savedmodel")
 
 
 def read_checkpoint_path(path: Path) -> ReadResult:
-    raise UnsupportedError("TF checkpoints are not supported yet")
+    return _to_result(read_checkpoint(resolve_checkpoint_prefix(path)), "tf-checkpoint")
+
+
+def _stored(contents: SavedModelContents, variable: BundleVariable) -> StoredTensor:
+    values, raw = contents.read_with_raw(variable)
+    key = variable.key.removesuffix("/.ATTRIBUTES/VARIABLE_VALUE")
+    return StoredTensor(np.asarray(values), f"variables:{key}", variable.dtype, raw,
+                        name=variable.path[-1] if variable.path else variable.full_name)
+
+
+def _to_result(contents: SavedModelContents, fmt: str) -> ReadResult:
+    result = ReadResult(format=fmt, cells=[], keras_version=contents.keras_version,
+                        notes=list(contents.notes))
+    root = contents.node_at(())
+    if root is not None:
+        result.executable_layers = executable_layers(root.metadata)
+    if any(node.metadata.get("class_name") in _RECURRENT for node in contents.nodes):
+        _bind_with_metadata(contents, result)
+    else:
+        if not contents.nodes:
+            result.notes.append("no Keras metadata in this SavedModel/checkpoint: cells inferred from "
+                                "tensor shapes, names from variable names")
+        _bind_inferred(contents, result)
+    return result
+
+
+def _display_name(contents: SavedModelContents, path: tuple[str, ...], name: str) -> str:
+    """Prefix a nested layer's name with the names of the models that contain it."""
+    parts = []
+    for depth in range(1, len(path)):
+        ancestor = contents.node_at(path[:depth])
+        if ancestor is not None and ancestor.identifier in _CONTAINERS:
+            parts.append(str(ancestor.metadata.get("name", path[depth - 1])))
+    return "/".join([*parts, name])
+
+
+def _bind_with_metadata(contents: SavedModelContents, result: ReadResult) -> None:
+    by_path = {v.path: v for v in contents.variables}
+    for node in contents.nodes:
+        class_name = node.metadata.get("class_name")
+        if class_name not in _RECURRENT:
+            continue
+        config = node.metadata.get("config") if isinstance(node.metadata.get("config"), dict) else {}
+        name = str(node.metadata.get("name") or config.get("name") or node.path[-1])
+        direction = None
+        if node.path and node.path[-1] in ("forward_layer", "backward_layer"):
+            direction = node.path[-1].removesuffix("_layer")
+            parent = contents.node_at(node.path[:-1])
+            wrapper = str(parent.metadata.get("name")) if parent else node.path[-2]
+            display = f"{_display_name(contents, node.path[:-1], wrapper)}/{direction}"
+        else:
+            display = _display_name(contents, node.path, name)
+        layer = LayerConfig(str(class_name), config, name)
+        for owner in walk_layer(layer, display, "", direction=direction, object_path=node.path):
+            cell = owner.cell
+            if cell is None:
+                continue
+            found = [by_path[(*cell.object_path, role)] for role in _ROLES
+                     if (*cell.object_path, role) in by_path]
+            if not found:
+                result.notes.append(f"layer {cell.name}: no variables at {'/'.join(cell.object_path)}")
+                continue
+            result.cells.append(CellRecord(
+                name=cell.name, class_name=cell.class_name, kind=cell.kind,
+                weights=[_stored(contents, v) for v in found], config=cell.hyper,
+                direction=cell.direction, storage="cudnn" if cell.is_cudnn else None))
+
+
+def _bind_inferred(contents: SavedModelContents, result: ReadResult) -> None:
+    groups: dict[tuple[str, ...], list[BundleVariable]] = {}
+    seen: dict[str, np.ndarray] = {}
+    for variable in contents.variables:
+        if variable.path and variable.path[0] in ("keras_api", "optimizer"):
+            continue
+        structural = bool(variable.path) and variable.path[0] not in _FLAT_LISTS
+        full = variable.full_name or "/".join(variable.path)
+        if not structural:
+            # Keras 3 export lists each weight twice (variables/N and _all_variables/N).
+            values = contents.read(variable)
+            if full in seen and np.array_equal(seen[full], values):
+                continue
+            seen[full] = values
+        key = variable.path[:-1] if structural else tuple(full.split("/")[:-1])
+        groups.setdefault(key, []).append(variable)
+    for key, members in groups.items():
+        by_role = {(m.path[-1] if m.path and m.path[0] not in _FLAT_LISTS else m.full_name.rsplit("/", 1)[-1]): m
+                   for m in members}
+        if "kernel" not in by_role or "recurrent_kernel" not in by_role:
+            continue
+        ordered = [by_role[r] for r in _ROLES if r in by_role]
+        first = ordered[0].full_name.split("/")[0] if ordered[0].full_name else "/".join(key)
+        result.cells.extend(infer_cells(first, [_stored(contents, v) for v in ordered]))
