@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h5py
 
@@ -21,6 +20,9 @@ from .h5safe import child, read_dataset
 from .inference import infer_cells
 from .keras_config import LayerConfig, executable_layers, walk_container
 
+if TYPE_CHECKING:
+    import zipfile
+
 WEIGHTS_H5 = "model.weights.h5"
 WEIGHTS_NPZ = "model.weights.npz"
 _ZIP_BOMB_RATIO = 100
@@ -29,6 +31,8 @@ _ALT_LAYERS = "_layer_checkpoint_dependencies"
 
 
 def _zip_member(archive: zipfile.ZipFile, name: str, path: str) -> bytes:
+    import zipfile
+
     info = archive.getinfo(name)
     if info.file_size > _ZIP_BOMB_BYTES and info.file_size > _ZIP_BOMB_RATIO * max(info.compress_size, 1):
         raise UnsafeFileError(f"zip member {name} declares {info.file_size} bytes from "
@@ -47,6 +51,8 @@ def _parse_json(data: bytes, what: str) -> Any:
 
 
 def read_keras_zip(path: Path) -> ReadResult:
+    import zipfile  # not at module level: it costs start-up time for every .h5 file
+
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
