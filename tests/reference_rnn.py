@@ -181,7 +181,8 @@ class _Cell:
         kind = self.spec.cell
         if kind in ("lstm", "conv_lstm"):
             h, c = states
-            pre = {g: self.x_proj(x, g) + self.h_proj(h, g) + self.b[g] for g in "ifco"}
+            pre = {g: self.x_proj(x, g) + self.h_proj(h, g) + self.b[g] + self.rb[g]
+                   for g in "ifco"}  # rb: CuDNN recurrent-side bias half (else 0)
             i, f, o = self.ract(pre["i"]), self.ract(pre["f"]), self.ract(pre["o"])
             c = f * c + i * self.act(pre["c"])
             h = o * self.act(c)

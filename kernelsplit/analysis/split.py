@@ -107,7 +107,7 @@ def build_layer(record: CellRecord) -> RecurrentLayer:
         storage = "keras1" if _looks_per_gate(weights) else "fused"
     notes = list(record.notes)
     if storage == "keras1":
-        blocks, kind, units = _per_gate_blocks(record, config_kind)
+        blocks, kind, units = _per_gate_blocks(record, config_kind, notes)
     else:
         blocks, kind, units, storage = _fused_blocks(record, config_kind, storage, notes)
     if config_kind and config_kind != kind:
@@ -217,12 +217,13 @@ def _cudnn_matrix_blocks(kernel: StoredTensor, recurrent: StoredTensor, gates: t
     return blocks
 
 
-def _per_gate_blocks(record: CellRecord, config_kind: str | None) -> tuple[list[_Block], str, int]:
+def _per_gate_blocks(record: CellRecord, config_kind: str | None,
+                     notes: list[str]) -> tuple[list[_Block], str, int]:
     weights = record.weights
     n_gates = len(weights) // 3
     kind = config_kind if config_kind in PER_GATE_STORAGE_ORDER else {4: "lstm", 3: "gru"}[n_gates]
-    if kind == "conv_lstm":
-        raise UnsupportedError(f"layer {record.name}: Keras 1 per-gate ConvLSTM2D weights")
+    if kind == "lstm" and weights[0].array.ndim == 4:
+        kind = "conv_lstm"  # Keras 1 ConvLSTM2D without config: 4-D W arrays
     order = PER_GATE_STORAGE_ORDER[kind]
     if len(order) != n_gates:
         raise CorruptFileError(f"layer {record.name}: {len(weights)} per-gate tensors for a {kind} cell")
@@ -234,15 +235,67 @@ def _per_gate_blocks(record: CellRecord, config_kind: str | None) -> tuple[list[
         else:
             role = ("WUb"[position % 3], order[position // 3])
         by_role[role] = tensor
-    units = by_role.get(("U", order[0]), weights[1]).shape[-1]
+    th = kind == "conv_lstm" and _keras1_conv_is_th(record, by_role, order)
+    if kind == "conv_lstm":
+        units = by_role.get(("b", order[0]), weights[2]).shape[-1]
+    else:
+        units = by_role.get(("U", order[0]), weights[1]).shape[-1]
     blocks = []
     for part, letter in (("kernel", "W"), ("recurrent_kernel", "U"), ("bias", "b")):
         for gate in LAYOUTS[kind].gates:
             tensor = by_role.get((letter, gate))
             if tensor is None:
                 raise CorruptFileError(f"layer {record.name}: no {letter}_{gate} tensor among its weights")
+            if th and letter != "b":
+                blocks.append(_th_conv_block(part, gate, tensor))
+                continue
             if tensor.shape[-1] != units:
                 raise CorruptFileError(f"layer {record.name}: {tensor.source} has shape {tensor.shape}, "
                                        f"expected last axis {units}")
             blocks.append(_Block(part, gate, tensor.array, tensor.source, tensor.dtype, tensor.raw))
+    if th:
+        notes.append("Keras 1 dim_ordering='th' ConvLSTM2D: each W/U gate array (filters, stack, "
+                     "rows, cols) transposed (2, 3, 1, 0) into Keras 2's (rows, cols, stack, filters)")
     return blocks, kind, units
+
+
+#: Keras 1 ConvLSTM2D 'th' -> Keras 2 kernel axes (FORMATS.md §3.1; tf-keras uses the same
+#: permutation, but applies it after concatenating the gates, which breaks on th shapes).
+_TH_TO_TF = (2, 3, 1, 0)
+
+
+def _th_conv_block(part: str, gate: str, tensor: StoredTensor) -> _Block:
+    """A th gate array as Keras 2 holds it: a transposed copy, not a view of the stored bytes."""
+    def convert(array: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(np.transpose(array, _TH_TO_TF))
+    return _Block(part, gate, convert(tensor.array),
+                  f"{tensor.source} (dim_ordering th, transposed {_TH_TO_TF})", tensor.dtype,
+                  convert(tensor.raw) if tensor.raw is not None else None)
+
+
+def _keras1_conv_is_th(record: CellRecord, by_role: dict[tuple[str, str], StoredTensor],
+                       order: tuple[str, ...]) -> bool:
+    """Keras 1 ConvLSTM2D orientation: ``dim_ordering`` from the config, else from the shapes.
+
+    th stores W (filters, stack, rows, cols) and U (filters, filters, rows, cols); tf stores
+    (rows, cols, stack, filters) and (rows, cols, filters, filters). filters = len(b).
+    """
+    ordering = record.config.get("dim_ordering")
+    if ordering in ("th", "tf"):
+        return ordering == "th"
+    first = order[0]
+    kernel, recurrent, bias = (by_role.get((letter, first)) for letter in "WUb")
+    if kernel is None or recurrent is None or bias is None or bias.array.ndim != 1:
+        raise CorruptFileError(f"layer {record.name}: incomplete Keras 1 ConvLSTM2D weights")
+    filters = bias.shape[0]
+    th = recurrent.shape[:2] == (filters, filters) and kernel.shape[0] == filters
+    tf = recurrent.shape[2:] == (filters, filters) and kernel.shape[-1] == filters
+    if th and tf:
+        raise UnsupportedError(
+            f"layer {record.name}: Keras 1 ConvLSTM2D weights without config: W {kernel.shape} and "
+            f"U {recurrent.shape} fit both dim_ordering 'th' and 'tf'")
+    if not (th or tf):
+        raise CorruptFileError(
+            f"layer {record.name}: Keras 1 ConvLSTM2D W {kernel.shape} / U {recurrent.shape} fit "
+            f"neither dim_ordering for {filters} filters")
+    return th

@@ -179,7 +179,16 @@ def _bind_without_config(h5: h5py.File, result: ReadResult, prefix: str) -> Read
 
 
 def _add_inferred(group: h5py.Group, path: list[str], result: ReadResult, where: str) -> None:
-    tensors = _numbered_tensors(group, where)
+    add_inferred_tensors(_numbered_tensors(group, where), path, result, where)
+
+
+def add_inferred_tensors(tensors: list[StoredTensor], path: list[str], result: ReadResult,
+                         where: str) -> None:
+    """Report the cells in one ``vars`` group's tensors (already in numeric order).
+
+    ``path`` is the store path of the group's owner (``["layers", "lstm", "cell"]``); it names the
+    cell and hints its class, as for an unsharded ``.weights.h5``. Shared with the sharded reader.
+    """
     parts = [p for p in path if p not in ("layers", _ALT_LAYERS, "cell", "cells")]
     direction = next((_DIRECTIONS[p] for p in parts if p in _DIRECTIONS), None)
     name = "/".join(_DIRECTIONS.get(p, p) for p in parts) or "root"
@@ -198,3 +207,7 @@ def _add_inferred(group: h5py.Group, path: list[str], result: ReadResult, where:
         result.cells.append(record)
     if not tensors:
         raise UnsupportedError(f"empty weights group {where}")
+
+
+#: Public name for readers that share the v3 store layout (sharded weights).
+numbered_tensors = _numbered_tensors

@@ -11,7 +11,7 @@ import json
 
 import h5py
 
-from ..errors import CorruptFileError
+from ..errors import CorruptFileError, UnsupportedError
 from .base import CellRecord, ReadResult, StoredTensor
 from .h5safe import child, read_dataset, str_attr, str_list_attr
 from .inference import infer_cells
@@ -148,5 +148,24 @@ def read_keras0(h5: h5py.File) -> ReadResult:
                 raise CorruptFileError(f"layer_{k}/param_{n} is missing")
             values, dtype, raw = read_dataset(dataset, f"layer_{k}/param_{n}")
             tensors.append(StoredTensor(values, f"layer_{k}/param_{n}", dtype, raw, name=f"param_{n}"))
-        result.cells.extend(infer_cells(f"layer_{k}", tensors))
+        for record in infer_cells(f"layer_{k}", tensors):
+            _check_keras0_cell(record, f"layer_{k}")
+            result.cells.append(record)
     return result
+
+
+def _check_keras0_cell(record: CellRecord, where: str) -> None:
+    """Refuse what nameless Keras 0.x shapes cannot identify (the file records no layer class).
+
+    Nine (W, U, b) triples are a GRU, but Keras 0.1-0.2's JZS3 stores exactly the same nine
+    arrays (W_z, U_z, b_z, W_r, ...) and computes something else (z on tanh(h), roles of z
+    swapped), so calling them a GRU would be a guess. A 12-array LSTM has no such twin.
+    """
+    if record.storage == "keras1" and len(record.weights) == 9:
+        raise UnsupportedError(
+            f"Keras 0.x GRU weights without config: {where} holds 9 per-gate (W, U, b) arrays, "
+            "which Keras 0.1-0.2's JZS3 stores identically with different maths")
+    if record.storage is None and len(record.weights) == 3 and record.weights[1].array.ndim == 2 \
+            and record.weights[1].shape[0] == record.weights[1].shape[1]:
+        record.notes.append("Keras 0.x: a SimpleRNN, or a SimpleDeepRNN(depth=1) of Keras 0.1-0.2 "
+                            "(same three arrays, inner activation on h @ U)")
