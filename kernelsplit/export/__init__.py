@@ -1,0 +1,176 @@
+"""``kernelsplit export`` as a library: selected layers -> a layout's arrays -> files + manifest.
+
+>>> from kernelsplit.export import export
+>>> result = export("model.h5", layout="pytorch", fmt="safetensors", out="model-pytorch")  # doctest: +SKIP
+
+Layouts (``keras``, ``pytorch``, ``onnx``) and writers (``npy``, ``npz``, ``csv``, ``json``,
+``safetensors``) are registries of small classes; see base.Layout and writers.Writer.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..analysis.select import Selection
+from ..errors import UsageError
+from ..model import Artifact, GateTensor, RecurrentLayer
+from . import manifest as manifest_mod
+from .base import ExportedArray, ExportGroup, Layout, Refusal
+from .errors import ExportRefusedError, NothingToExportError, OutputError, OutputExistsError
+from .keras import KerasLayout
+from .onnx import OnnxLayout
+from .output import MANIFEST_NAME, staged_folder
+from .pytorch import PyTorchLayout
+from .writers import WRITERS, Writer
+
+__all__ = [
+    "FORMATS",
+    "LAYOUTS",
+    "ExportRefusedError",
+    "ExportResult",
+    "ExportedArray",
+    "NothingToExportError",
+    "OutputError",
+    "OutputExistsError",
+    "default_output",
+    "export",
+    "export_artifact",
+    "plan",
+]
+
+LAYOUTS: dict[str, Layout] = {lay.name: lay for lay in (KerasLayout(), PyTorchLayout(), OnnxLayout())}
+FORMATS: dict[str, Writer] = WRITERS
+
+
+@dataclass
+class ExportResult:
+    output: Path
+    manifest: dict[str, Any]
+    groups: list[ExportGroup]
+    refused: list[Refusal] = field(default_factory=list)
+
+    @property
+    def files(self) -> list[str]:
+        return [f["path"] for f in self.manifest["files"]]
+
+
+def default_output(source: str | os.PathLike[str], layout: str, fmt: str) -> Path:
+    """``model.h5`` -> ``./model-keras-npy`` (in the current folder; the suffix names layout and format)."""
+    path = Path(source)
+    name = path.name or path.resolve().name
+    stem = Path(name).stem if path.suffix and not path.is_dir() else name
+    return Path(f"{stem or 'export'}-{layout}-{fmt}")
+
+
+def _choose(artifact: Artifact, layout: str, selection: Selection) -> list[tuple[RecurrentLayer, list[GateTensor]]]:
+    if not artifact.layers:
+        raise NothingToExportError("no recurrent layers in this file: nothing to export")
+    if layout != "keras" and (selection.gates or selection.parts):
+        raise UsageError(f"--gate/--part pick single gate blocks, which only --layout keras writes; "
+                         f"--layout {layout} exports whole layers (filter them with --layer)")
+    by_name = Selection(layers=selection.layers)
+    named = [layer for layer in artifact.layers if by_name.layer_matches(layer)]
+    if not named:
+        names = ", ".join(layer.name for layer in artifact.layers)
+        raise NothingToExportError(f"no layer matches --layer {' '.join(selection.layers)} (layers: {names})")
+    selection.check_gates_fit(named)
+    if layout != "keras":
+        return [(layer, list(layer.tensors)) for layer in named]
+    chosen = selection.apply(artifact)
+    if not chosen:
+        kinds = sorted({(layer.cell, tuple(layer.parts)) for layer in named})
+        valid = "; ".join(f"{cell}: {' '.join(parts)}" for cell, parts in kinds)
+        raise NothingToExportError(f"no gate block matches --part {' '.join(selection.parts)}"
+                                   f"{' --gate ' + ' '.join(selection.gates) if selection.gates else ''} "
+                                   f"in the selected layers (parts: {valid})")
+    return chosen
+
+
+def plan(artifact: Artifact, *, layout: str = "keras", selection: Selection | None = None,
+         skip_unsupported: bool = False) -> tuple[list[ExportGroup], list[Refusal]]:
+    """The groups ``layout`` makes from the selected layers; refusals raise unless skipped."""
+    selection = selection or Selection()
+    selection.validate()
+    if layout not in LAYOUTS:
+        raise UsageError(f"unknown layout {layout!r}; layouts are {', '.join(LAYOUTS)}")
+    groups, refused = LAYOUTS[layout].groups(_choose(artifact, layout, selection))
+    if refused and (not skip_unsupported or not groups):
+        reasons = "; ".join(f"{r.layer}: {r.reason}" for r in refused)
+        hint = " (pick the others with --layer, or pass --skip-unsupported)" if groups else ""
+        raise ExportRefusedError(f"cannot export to {layout} layout: {reasons}{hint}")
+    return groups, refused
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _safe(name: str) -> str:
+    parts = []
+    for component in name.split("/"):
+        clean = _UNSAFE.sub("_", component).strip(".") or "_"
+        parts.append(clean)
+    return "/".join(parts)
+
+
+def _file_plan(groups: list[ExportGroup], writer: Writer) -> list[manifest_mod.WrittenFile]:
+    used = {MANIFEST_NAME.lower()}
+    planned = []
+
+    def unique(stem: str) -> str:
+        candidate, n = f"{stem}{writer.extension}", 1
+        while candidate.lower() in used:
+            n += 1
+            candidate = f"{stem}~{n}{writer.extension}"
+        used.add(candidate.lower())
+        return candidate
+
+    for group in groups:
+        if writer.container:
+            planned.append(manifest_mod.WrittenFile(unique(_safe(group.name)), group, group.arrays, True))
+        else:
+            for exported in group.arrays:
+                path = unique(f"{_safe(group.name)}/{_safe(exported.name)}")
+                planned.append(manifest_mod.WrittenFile(path, group, [exported], False))
+    return planned
+
+
+def export_artifact(artifact: Artifact, *, out: str | os.PathLike[str] | None = None, layout: str = "keras",
+                    fmt: str = "npy", selection: Selection | None = None, force: bool = False,
+                    skip_unsupported: bool = False) -> ExportResult:
+    """Write the selected layers of an opened artifact. Raises KernelsplitError subclasses only."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; formats are {', '.join(FORMATS)}")
+    selection = selection or Selection()
+    writer = FORMATS[fmt]
+    groups, refused = plan(artifact, layout=layout, selection=selection, skip_unsupported=skip_unsupported)
+    for group in groups:
+        for exported in group.arrays:
+            writer.check(exported)
+    target = Path(out) if out is not None else default_output(artifact.path, layout, fmt)
+    files = _file_plan(groups, writer)
+    source = Path(artifact.path)
+    with staged_folder(target, force) as staging:
+        try:
+            for written in files:
+                path = staging / written.path
+                path.parent.mkdir(parents=True, exist_ok=True)
+                writer.write(path, written.arrays)
+                written.size = path.stat().st_size
+                written.sha256 = manifest_mod.file_sha256(path)
+            document = manifest_mod.build(artifact, source, layout, fmt, selection, groups, files, refused,
+                                          writer.file_dtype)
+            (staging / MANIFEST_NAME).write_text(manifest_mod.dumps(document), encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(f"cannot write to output folder {target}: {exc.strerror or exc}") from None
+    return ExportResult(output=target, manifest=document, groups=groups, refused=refused)
+
+
+def export(source: str | os.PathLike[str], **options: Any) -> ExportResult:
+    """Open ``source`` with kernelsplit and export it; options as :func:`export_artifact`."""
+    from ..api import open_artifact
+
+    return export_artifact(open_artifact(source), **options)

@@ -1,0 +1,123 @@
+"""``manifest.json``, schema ``kernelsplit.export-manifest/1`` (kernelsplit/schemas/export-manifest-1.json).
+
+Deterministic: no timestamps, so the same export of the same file gives the same bytes.
+Additive changes keep the version; renaming or removing a field bumps it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._version import __version__
+from ..analysis.select import Selection
+from ..model import Artifact
+from .base import ExportedArray, ExportGroup, Refusal
+
+SCHEMA = "kernelsplit.export-manifest/1"
+
+
+@dataclass
+class WrittenFile:
+    path: str  # relative to the export folder, "/"-separated
+    group: ExportGroup
+    arrays: list[ExportedArray]
+    container: bool
+    size: int = 0
+    sha256: str = ""
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def source_digest(path: Path) -> tuple[str, str, int]:
+    """(kind, sha256, size): a file's digest, or for a folder the digest of its sorted
+    ``relative/path NUL file-sha256 LF`` lines (a tree digest)."""
+    if path.is_dir():
+        lines, size = [], 0
+        for child in sorted(p for p in path.rglob("*") if p.is_file()):
+            lines.append(f"{child.relative_to(path).as_posix()}\0{file_sha256(child)}\n")
+            size += child.stat().st_size
+        return "directory", hashlib.sha256("".join(lines).encode("utf-8")).hexdigest(), size
+    return "file", file_sha256(path), path.stat().st_size
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def build(artifact: Artifact, source: Path, layout: str, fmt: str, selection: Selection,
+          groups: list[ExportGroup], files: list[WrittenFile], refused: list[Refusal],
+          file_dtype: Any) -> dict[str, Any]:
+    kind, digest, size = source_digest(source)
+    arrays = []
+    for written in files:
+        for exported in written.arrays:
+            arrays.append({
+                "file": written.path,
+                "key": exported.name if written.container else None,
+                "group": written.group.name,
+                "layer": exported.layer,
+                "direction": exported.direction,
+                "part": exported.part,
+                "gate": exported.gate,
+                "gate_order": list(exported.gate_order) if exported.gate_order is not None else None,
+                "layout": layout,
+                "shape": list(exported.shape),
+                "dtype": exported.dtype,
+                "file_dtype": file_dtype(exported),
+                "sha256": exported.sha256,
+                "zero_filled": exported.zero_filled,
+            })
+    return {
+        "schema": SCHEMA,
+        "kernelsplit_version": __version__,
+        "source": {
+            "path": str(source),
+            "name": source.name,
+            "kind": kind,
+            "sha256": digest,
+            "size": size,
+            "format": artifact.format,
+            "keras_version": artifact.keras_version,
+            "backend": artifact.backend,
+        },
+        "layout": layout,
+        "format": fmt,
+        "selection": {"layers": list(selection.layers), "gates": list(selection.gates),
+                      "parts": list(selection.parts)},
+        "groups": [
+            {
+                "name": group.name,
+                "cell": group.cell,
+                "units": group.units,
+                "layers": [{"name": layer.name, "class_name": layer.class_name, "direction": layer.direction,
+                            "conversion": layer.conversion, "inferred": layer.inferred,
+                            "config": _jsonable(layer.config)} for layer in group.layers],
+                "target": _jsonable(group.target),
+                "notes": list(group.notes),
+            }
+            for group in groups
+        ],
+        "refused": [{"layer": r.layer, "reason": r.reason} for r in refused],
+        "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in files],
+        "arrays": arrays,
+    }
+
+
+def dumps(manifest: dict[str, Any]) -> str:
+    return json.dumps(manifest, indent=2, allow_nan=False) + "\n"
