@@ -1,0 +1,201 @@
+"""Shared helpers for the export tests, plus the manifest/schema and inspect-digest checks.
+
+Exports are read back with readers independent of kernelsplit's writers: numpy for npy/npz/csv,
+the json module, and a few lines of struct+json for safetensors (its documented format).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import pathlib
+import struct
+import sys
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+from test_forward_pass import FIXTURES, _find_layer, _load, _open, _oracle  # noqa: F401
+
+from kernelsplit.cli import cli
+from kernelsplit.export import export_artifact
+from kernelsplit.model import Artifact, array_sha256
+
+SCHEMA_PATH = pathlib.Path(__file__).resolve().parent.parent / "kernelsplit" / "schemas" / "export-manifest-1.json"
+FORMATS = ("npy", "npz", "csv", "json", "safetensors")
+#: Fixture families whose files kernelsplit reads today (SavedModel support is still in progress).
+FAMILIES = ("keras3", "tf_keras")
+
+
+def file_cases(predicate: Any = None) -> list[Any]:
+    """(folder, entry, model) for every fixture file of FAMILIES whose model passes ``predicate``."""
+    cases = []
+    for family in FAMILIES:
+        manifest = _load(FIXTURES / family / "manifest.json")
+        for entry in manifest["files"]:
+            model = manifest["models"][entry["model"]]
+            if predicate is None or predicate(entry, model):
+                cases.append(pytest.param(FIXTURES / family, entry, model, id=f"{family}/{entry['path']}"))
+    return cases
+
+
+# ------------------------------------------------------------------------------------------
+# Reading an export back, independently of kernelsplit.export.writers
+# ------------------------------------------------------------------------------------------
+
+_ST_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2"}
+
+
+def read_safetensors(path: pathlib.Path) -> dict[str, tuple[np.ndarray, str]]:
+    """name -> (array, safetensors dtype code); BF16 comes back as its raw uint16 words."""
+    data = path.read_bytes()
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + length])
+    body = data[8 + length:]
+    out = {}
+    end_max = 0
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        end_max = max(end_max, end)
+        array = np.frombuffer(body[begin:end], dtype=_ST_DTYPES[info["dtype"]]).reshape(info["shape"])
+        out[name] = (array, info["dtype"])
+    assert end_max == len(body), "safetensors byte buffer has trailing bytes"
+    return out
+
+
+def to_stored(values: np.ndarray, dtype: str) -> np.ndarray:
+    """Numbers read from a file -> the stored representation (bfloat16: raw words), refusing rounding."""
+    if dtype == "bfloat16":
+        words = np.asarray(values, dtype="<f4").view("<u4")
+        assert not np.any(words & 0xFFFF), "a bfloat16 value read back has low bits set"
+        return (words >> 16).astype("<u2")
+    as_dtype = np.asarray(values).astype(dtype)
+    assert np.array_equal(as_dtype.astype(np.float64), np.asarray(values, np.float64), equal_nan=True), \
+        f"values do not fit {dtype} exactly"
+    return as_dtype
+
+
+def read_array(folder: pathlib.Path, record: dict[str, Any], fmt: str) -> np.ndarray:
+    """One manifest ``arrays`` record read back from its file, in the stored representation."""
+    path = folder / record["file"]
+    shape, dtype = tuple(record["shape"]), record["dtype"]
+    if fmt == "npy":
+        values = np.load(path, allow_pickle=False)
+        assert values.dtype == np.dtype(record["file_dtype"])
+    elif fmt == "npz":
+        with np.load(path, allow_pickle=False) as data:
+            values = data[record["key"]]
+        assert values.dtype == np.dtype(record["file_dtype"])
+    elif fmt == "safetensors":
+        values, code = read_safetensors(path)[record["key"]]
+        assert code == {"float64": "F64", "float32": "F32", "float16": "F16", "bfloat16": "BF16"}[dtype]
+        assert values.shape == shape
+        return np.array(values)
+    elif fmt == "csv":
+        values = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2).reshape(shape)
+    elif fmt == "json":
+        values = np.array(json.loads(path.read_text(encoding="ascii")), dtype=np.float64).reshape(shape)
+    else:
+        raise AssertionError(fmt)
+    assert values.shape == shape
+    return to_stored(values, dtype)
+
+
+def read_values(folder: pathlib.Path, record: dict[str, Any], fmt: str) -> np.ndarray:
+    """The array as float32/float64 numbers (bfloat16 widened), for feeding torch or onnx."""
+    stored = read_array(folder, record, fmt)
+    if record["dtype"] == "bfloat16":
+        return (stored.astype("<u4") << 16).view("<f4")
+    return stored
+
+
+def load_manifest(folder: pathlib.Path) -> dict[str, Any]:
+    return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+
+
+@functools.cache
+def schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def validate_manifest(manifest: dict[str, Any]) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.Draft202012Validator.check_schema(schema())
+    jsonschema.validate(manifest, schema(), cls=jsonschema.Draft202012Validator)
+
+
+def do_export(path: pathlib.Path, out: pathlib.Path, **options: Any) -> dict[str, Any]:
+    art: Artifact = _open(str(path))
+    export_artifact(art, out=out, **options)
+    manifest = load_manifest(out)
+    validate_manifest(manifest)
+    return manifest
+
+
+def group_of(manifest: dict[str, Any], layer_name: str) -> dict[str, Any]:
+    found = [g for g in manifest["groups"] if any(lay["name"] == layer_name for lay in g["layers"])]
+    assert len(found) == 1, f"{layer_name}: {len(found)} groups"
+    return found[0]
+
+
+def group_arrays(folder: pathlib.Path, manifest: dict[str, Any], group: str, fmt: str) -> dict[str, np.ndarray]:
+    """Target-name -> numbers for one group (``weight_ih_l0``..., ``W``/``R``/``B``)."""
+    out = {}
+    for record in manifest["arrays"]:
+        if record["group"] == group:
+            name = record["key"] or pathlib.PurePosixPath(record["file"]).stem
+            out[name] = read_values(folder, record, fmt)
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Tests: manifest contents, schema, inspect digests
+# ------------------------------------------------------------------------------------------
+
+def _inspect_digests(path: pathlib.Path) -> dict[tuple[str, str, str], str]:
+    result = CliRunner().invoke(cli, ["inspect", "--format", "json", str(path)])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    return {(layer["name"], t["part"], t["gate"]): t["sha256"]
+            for art in document["artifacts"] for layer in art["layers"] for t in layer["tensors"]}
+
+
+@pytest.mark.parametrize(("folder", "entry", "model"), file_cases(lambda e, m: m["layers"]))
+def test_keras_layout_digests_equal_inspect(folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any],
+                                            tmp_path: pathlib.Path) -> None:
+    manifest = do_export(folder / entry["path"], tmp_path / "out", fmt="npz")
+    exported = {(a["layer"], a["part"], a["gate"]): a["sha256"] for a in manifest["arrays"]}
+    assert exported == _inspect_digests(folder / entry["path"])
+
+
+def test_manifest_records_source_and_files(tmp_path: pathlib.Path) -> None:
+    import hashlib
+
+    source = FIXTURES / "keras3" / "zoo.keras"
+    manifest = do_export(source, tmp_path / "out", layout="pytorch", fmt="safetensors", skip_unsupported=True)
+    assert manifest["schema"] == "kernelsplit.export-manifest/1"
+    assert manifest["source"]["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert manifest["source"]["kind"] == "file" and manifest["source"]["format"] == "keras-zip"
+    on_disk = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*")
+                     if p.is_file())
+    assert on_disk == sorted([f["path"] for f in manifest["files"]] + ["manifest.json"])
+    for f in manifest["files"]:
+        data = (tmp_path / "out" / f["path"]).read_bytes()
+        assert (len(data), hashlib.sha256(data).hexdigest()) == (f["size"], f["sha256"])
+    for record in manifest["arrays"]:
+        assert array_sha256(read_array(tmp_path / "out", record, "safetensors")) == record["sha256"]
+    assert {r["layer"] for r in manifest["refused"]} == {"gru_ra_false", "lstm_acts"}
+
+
+def test_export_is_deterministic(tmp_path: pathlib.Path) -> None:
+    source = FIXTURES / "tf_keras" / "zoo.h5"
+    first = do_export(source, tmp_path / "a", layout="onnx", fmt="npz", skip_unsupported=True)
+    second = do_export(source, tmp_path / "b", layout="onnx", fmt="npz", skip_unsupported=True)
+    assert first == second
+    assert (tmp_path / "a" / "manifest.json").read_bytes() == (tmp_path / "b" / "manifest.json").read_bytes()
