@@ -28,7 +28,7 @@ from kernelsplit.model import Artifact, array_sha256
 SCHEMA_PATH = pathlib.Path(__file__).resolve().parent.parent / "kernelsplit" / "schemas" / "export-manifest-1.json"
 FORMATS = ("npy", "npz", "csv", "json", "safetensors")
 #: Fixture families whose files kernelsplit reads today (SavedModel support is still in progress).
-FAMILIES = ("keras3", "tf_keras")
+FAMILIES = ("keras3", "tf_keras", "legacy")
 
 
 def file_cases(predicate: Any = None) -> list[Any]:
