@@ -15,7 +15,7 @@ class CellLayout:
     kind: str
     gates: tuple[str, ...]
     gate_names: dict[str, str]
-    #: Keras classes (layer or cell) whose weights follow this layout.
+    #: Keras classes (layer or cell) whose weights follow this layout; the first names the kind.
     classes: tuple[str, ...]
 
     @property

@@ -98,6 +98,16 @@ def _units_and_gates(recurrent: StoredTensor, record: CellRecord) -> tuple[int, 
     return shape[-2], shape[-1] // shape[-2]
 
 
+def _inferred_class(kind: str, storage: str) -> str:
+    """``inferred:LSTM``, ``inferred:CuDNNGRU``... for cells no stored config names."""
+    base = LAYOUTS[kind].classes[0]
+    if storage == "cudnn":
+        base = f"CuDNN{base}"
+    elif storage == "keras1":
+        base = f"{base}(keras1-per-gate)"
+    return f"inferred:{base}"
+
+
 def build_layer(record: CellRecord) -> RecurrentLayer:
     """Decide storage, kind and units from config and shapes, then cut the gate blocks."""
     weights = record.weights
@@ -119,7 +129,7 @@ def build_layer(record: CellRecord) -> RecurrentLayer:
     tensors = [GateTensor(b.part, b.gate, b.array, b.source, b.dtype, b.raw) for b in blocks]
     return RecurrentLayer(
         name=record.name,
-        class_name=record.class_name,
+        class_name=record.class_name or _inferred_class(kind, storage),
         cell=kind,
         units=units,
         direction=record.direction,
