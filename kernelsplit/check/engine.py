@@ -1,0 +1,161 @@
+"""Find model files under the given paths, run every enabled rule, decide the exit code.
+
+Discovery: a named file is always checked (a named non-model is an error); a directory is one
+artifact when it is a SavedModel (``saved_model.pb``), an unzipped ``.keras`` (``config.json`` +
+``metadata.json``) or a TF checkpoint folder, else it is walked (hidden folders and
+``__pycache__`` skipped) and every file whose first bytes say HDF5 or zip is tried — files that turn
+out not to be Keras models are skipped silently, damaged ones are reported. Globs (``models/**/*.h5``,
+quoted so the shell leaves them alone) are expanded like a walk.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import exitcodes
+from ..config import Config
+from ..errors import KernelsplitError, NotAModelError, NotFoundError
+from ..model import Artifact
+from .rules import LEVEL_RANK, RULES, Finding, RuleContext
+
+_GLOB_CHARS = set("*?[")
+_SKIP_DIRS = {"__pycache__", "node_modules"}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    path: str
+    explicit: bool
+
+
+@dataclass
+class CheckReport:
+    config: Config
+    fail_on: str
+    artifacts: list[Artifact] = field(default_factory=list)
+    #: (path, error) for every file that could not be read, in discovery order.
+    errors: list[tuple[str, KernelsplitError]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {"error": 0, "warning": 0, "info": 0}
+        for finding in self.findings:
+            counts[finding.severity] += 1
+        return counts
+
+    @property
+    def failing(self) -> list[Finding]:
+        rank = LEVEL_RANK[self.fail_on]
+        return [f for f in self.findings if LEVEL_RANK[f.severity] >= rank]
+
+    @property
+    def exit_code(self) -> int:
+        """2 unreadable file > 3 nothing found > 1 findings at/above --fail-on > 0."""
+        if self.errors:
+            return exitcodes.ERROR
+        if not self.artifacts:
+            return exitcodes.NO_INPUT
+        return exitcodes.FINDINGS if self.failing else exitcodes.OK
+
+
+def is_artifact_dir(path: Path) -> bool:
+    return ((path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file()
+            or ((path / "config.json").is_file() and (path / "metadata.json").is_file())
+            or (path / "checkpoint").is_file())
+
+
+def _looks_like_model(path: Path) -> bool:
+    """Cheap content sniff for walks: HDF5 (with user block) or zip magic, or a sharded index."""
+    from ..api import _sniff
+
+    try:
+        kind = _sniff(path)
+    except (OSError, KernelsplitError):
+        return False
+    return kind in ("hdf5", "zip") or (kind == "json" and path.name.endswith(".weights.json"))
+
+
+def _walk(root: Path) -> list[Candidate]:
+    if is_artifact_dir(root):
+        return [Candidate(str(root), explicit=False)]
+    found: list[Candidate] = []
+    for directory, dirs, files in os.walk(root):
+        here = Path(directory)
+        keep = []
+        for name in sorted(dirs):
+            if name.startswith(".") or name in _SKIP_DIRS:
+                continue
+            if is_artifact_dir(here / name):
+                found.append(Candidate(str(here / name), explicit=False))
+            else:
+                keep.append(name)
+        dirs[:] = keep
+        found += [Candidate(str(here / n), explicit=False) for n in sorted(files)
+                  if _looks_like_model(here / n)]
+    return found
+
+
+def discover(paths: tuple[str, ...] | list[str]) -> tuple[list[Candidate], list[tuple[str, KernelsplitError]]]:
+    candidates: list[Candidate] = []
+    errors: list[tuple[str, KernelsplitError]] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            candidates.append(Candidate(raw, explicit=True))
+        elif path.is_dir():
+            candidates += [Candidate(raw, True)] if is_artifact_dir(path) else _walk(path)
+        elif _GLOB_CHARS & set(raw):
+            for match in sorted(glob.glob(raw, recursive=True)):
+                hit = Path(match)
+                if hit.is_dir():
+                    candidates += _walk(hit)
+                elif _looks_like_model(hit):
+                    candidates.append(Candidate(match, explicit=False))
+        else:
+            errors.append((raw, NotFoundError("no such file or directory")))
+    seen: set[str] = set()
+    unique = []
+    for candidate in candidates:
+        key = os.path.realpath(candidate.path)
+        if key not in seen:
+            seen.add(key)
+            unique.append(candidate)
+    return unique, errors
+
+
+def check_artifact(artifact: Artifact, config: Config) -> list[Finding]:
+    ctx = RuleContext(thresholds=dict(config.thresholds))
+    skip = config.ignore | config.ignored_for(artifact.path)
+    findings = []
+    for rule in RULES:
+        if rule.code in skip:
+            continue
+        severity = config.severity.get(rule.code, rule.default_severity)
+        for hit in rule.check(artifact, ctx):
+            findings.append(Finding(rule.code, rule.name, severity, artifact.path, hit.detail, hit.layer,
+                                    hit.part, hit.gate, hit.value, hit.threshold, hit.units))
+    return findings
+
+
+def run_check(paths: tuple[str, ...] | list[str], config: Config, fail_on: str | None = None) -> CheckReport:
+    from ..api import try_open
+
+    report = CheckReport(config=config, fail_on=fail_on or config.fail_on or "error")
+    candidates, report.errors = discover(paths)
+    for candidate in candidates:
+        artifact = try_open(candidate.path)
+        if artifact.error is not None:
+            if not candidate.explicit and isinstance(artifact.error, NotAModelError):
+                continue
+            error = artifact.error
+            if not isinstance(error, KernelsplitError):
+                error = KernelsplitError(str(error))
+            report.errors.append((candidate.path, error))
+            continue
+        report.artifacts.append(artifact)
+        report.findings += check_artifact(artifact, config)
+    return report
