@@ -1,0 +1,91 @@
+"""``check --format sarif``: SARIF 2.1.0 for code scanning (GitHub, Azure DevOps, IDEs).
+
+``ruleId`` is the stable code (KS101...), rule metadata sits in ``tool.driver.rules`` with the
+docstring as ``fullDescription``; artifact URIs are relative to the working folder (base id
+``%SRCROOT%``), or absolute ``file://`` URIs for files outside it. Unreadable files become
+``toolExecutionNotifications`` and ``executionSuccessful: false``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import quote
+
+from .._version import __version__
+from ..check.engine import CheckReport
+from ..check.rules import RULES
+from .check_base import display_path
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+INFORMATION_URI = "https://github.com/kernelsplit/kernelsplit#kernelsplit-check"
+
+
+def artifact_location(path: str) -> dict[str, str]:
+    shown = display_path(path)
+    if os.path.isabs(shown):
+        return {"uri": Path(shown).as_uri()}
+    return {"uri": quote(shown), "uriBaseId": "%SRCROOT%"}
+
+
+def sarif_dict(report: CheckReport) -> dict[str, Any]:
+    config = report.config
+    rules = []
+    for rule in RULES:
+        rules.append({
+            "id": rule.code,
+            "name": "".join(w.capitalize() for w in rule.name.split("-")),
+            "shortDescription": {"text": rule.summary},
+            "fullDescription": {"text": rule.description()},
+            "help": {"text": rule.description()},
+            "helpUri": f"{INFORMATION_URI}-{rule.code.lower()}",
+            "defaultConfiguration": {"level": _LEVEL[config.severity.get(rule.code, rule.default_severity)],
+                                     "enabled": rule.code not in config.ignore},
+            "properties": {"kernelsplit-name": rule.name,
+                           "thresholds": {t.key: config.thresholds.get(t.key, t.default)
+                                          for t in rule.thresholds}},
+        })
+    index = {rule.code: i for i, rule in enumerate(RULES)}
+    paths = [a.path for a in report.artifacts] + [p for p, _ in report.errors]
+    artifact_index = {p: i for i, p in enumerate(dict.fromkeys(paths))}
+    results = []
+    for f in report.findings:
+        location: dict[str, Any] = {"physicalLocation": {
+            "artifactLocation": {**artifact_location(f.path), "index": artifact_index[f.path]}}}
+        if f.layer is not None:
+            name = f.layer + (f"/{f.part}[{f.gate}]" if f.part and f.gate else (f"/{f.part}" if f.part else ""))
+            location["logicalLocations"] = [{"fullyQualifiedName": name, "kind": "member"}]
+        result: dict[str, Any] = {
+            "ruleId": f.code, "ruleIndex": index[f.code], "level": _LEVEL[f.severity],
+            "message": {"text": f.short_message}, "locations": [location],
+            "properties": {"severity": f.severity},
+        }
+        if f.value is not None:
+            result["properties"]["value"] = f.value
+        if f.threshold is not None:
+            result["properties"]["threshold"] = f.threshold
+        results.append(result)
+    notifications = [{"level": "error", "message": {"text": f"{display_path(p)}: {e.message}"},
+                      "locations": [{"physicalLocation": {"artifactLocation": artifact_location(p)}}],
+                      "properties": {"code": e.code}} for p, e in report.errors]
+    cwd_uri = Path(os.getcwd()).as_uri().rstrip("/") + "/"
+    run: dict[str, Any] = {
+        "tool": {"driver": {"name": "kernelsplit", "version": __version__, "semanticVersion": __version__,
+                            "informationUri": INFORMATION_URI, "rules": rules}},
+        "originalUriBaseIds": {"%SRCROOT%": {"uri": cwd_uri}},
+        "artifacts": [{"location": artifact_location(p)} for p in artifact_index],
+        "invocations": [{"executionSuccessful": not report.errors, "exitCode": report.exit_code,
+                         "toolExecutionNotifications": notifications}],
+        "results": results,
+    }
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+class SarifReporter:
+    name = "sarif"
+
+    def write(self, report: CheckReport, stream: IO[str]) -> None:
+        stream.write(json.dumps(sarif_dict(report), indent=2, allow_nan=False) + "\n")
