@@ -1,0 +1,43 @@
+"""``diff --format markdown``: a job-summary table (also appended to ``$GITHUB_STEP_SUMMARY``)."""
+
+from __future__ import annotations
+
+from typing import IO
+
+from ..analysis.diff import DiffReport
+from .check_base import display_path
+from .check_markdown import cell
+from .diff_base import fmt
+
+
+def render(report: DiffReport) -> str:
+    old, new = display_path(report.old.path), display_path(report.new.path)
+    verdict = "identical" if report.identical else ("breaking changes" if report.breaking else "changed")
+    lines = [f"## kernelsplit diff: {verdict}", "", f"`{cell(old)}` → `{cell(new)}`", ""]
+    if report.breaking:
+        lines += ["**Breaking:**", ""] + [f"- {cell(r)}" for r in report.breaking] + [""]
+    lines += ["| layer | status | part[gate] | change | ‖Δ‖/‖old‖ | max \\|Δ\\| |", "|---|---|---|---|---|---|"]
+    for layer in report.layers:
+        if layer.status in ("identical", "added", "removed"):
+            lines.append(f"| {cell(layer.name)} | {layer.status} | | | | |")
+            continue
+        for key, a, b in layer.config_changes:
+            lines.append(f"| {cell(layer.name)} | changed | config `{cell(key)}` | {cell(a)} → {cell(b)} | | |")
+        for t in layer.tensors:
+            if t.status == "identical":
+                continue
+            what = t.status
+            if t.status == "shape-changed":
+                what = f"shape {list(t.old_shape or ())} → {list(t.new_shape or ())}"
+            elif t.dtype_changed:
+                what = f"dtype {t.old_dtype} → {t.new_dtype}"
+            lines.append(f"| {cell(layer.name)} | changed | {t.part}[{t.gate}] | {cell(what)} | "
+                         f"{fmt(t.relative_change)} | {fmt(t.max_abs_change)} |")
+    return "\n".join(lines) + "\n"
+
+
+class MarkdownDiffReporter:
+    name = "markdown"
+
+    def write(self, report: DiffReport, stream: IO[str]) -> None:
+        stream.write(render(report))

@@ -1,0 +1,51 @@
+"""``diff --format text``: a rich table of what changed, for humans."""
+
+from __future__ import annotations
+
+from typing import IO
+
+from ..analysis.diff import DiffReport
+from .check_base import display_path
+from .console import make_console
+from .diff_base import fmt
+
+_STYLE = {"identical": "green", "changed": "yellow", "added": "cyan", "removed": "bold red",
+          "shape-changed": "bold red"}
+
+
+class TextDiffReporter:
+    name = "text"
+
+    def write(self, report: DiffReport, stream: IO[str]) -> None:
+        from rich.markup import escape
+        from rich.table import Table
+
+        console = make_console(file=stream)
+        console.print(f"{escape(display_path(report.old.path))} -> {escape(display_path(report.new.path))}")
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        for column in ("layer", "status", "part\\[gate]", "change", "rel. change", "max |Δ|"):
+            table.add_column(column)
+        for layer in report.layers:
+            style = _STYLE[layer.status]
+            if layer.status != "changed":
+                table.add_row(escape(layer.name), f"[{style}]{layer.status}[/]", "", "", "", "")
+                continue
+            for key, a, b in layer.config_changes:
+                table.add_row(escape(layer.name), f"[{style}]config[/]", escape(key), escape(f"{a!r} -> {b!r}"),
+                              "", "")
+            for t in layer.tensors:
+                if t.status == "identical":
+                    continue
+                what = t.status
+                if t.status == "shape-changed":
+                    what = f"shape {list(t.old_shape or ())} -> {list(t.new_shape or ())}"
+                elif t.dtype_changed:
+                    what = f"dtype {t.old_dtype} -> {t.new_dtype}"
+                table.add_row(escape(layer.name), f"[{_STYLE.get(t.status, style)}]{t.status}[/]",
+                              f"{t.part}\\[{t.gate}]", escape(what), fmt(t.relative_change),
+                              fmt(t.max_abs_change))
+        console.print(table)
+        if report.identical:
+            console.print("[green]identical[/]: every gate block has the same digest")
+        for reason in report.breaking:
+            console.print(f"[bold red]breaking[/]: {escape(reason)}")
