@@ -51,7 +51,8 @@ def _key(finding_or_entry: object) -> tuple:
 def test_rule_fixture_findings_are_exact(name: str) -> None:
     artifact = kernelsplit.open(RULES_DIR / name)
     got = sorted(_key(f) for f in check_artifact(artifact, Config()))
-    want = sorted((e["code"], e.get("layer"), e.get("part"), e.get("gate")) for e in EXPECTED["files"][name]["findings"])
+    entries = EXPECTED["files"][name]["findings"]
+    want = sorted((e["code"], e.get("layer"), e.get("part"), e.get("gate")) for e in entries)
     assert got == want, EXPECTED["files"][name]["note"]
 
 

@@ -145,11 +145,11 @@ def _config_changes(old: RecurrentLayer, new: RecurrentLayer) -> list[tuple[str,
         changes.append(("class_name", old.class_name, new.class_name))
     if old.cell != new.cell:
         changes.append(("cell", old.cell, new.cell))
-    if old.units != new.units:
-        changes.append(("units", old.units, new.units))
     for key in sorted(set(old.config) & set(new.config)):
-        if key != "units" and old.config[key] != new.config[key]:
+        if old.config[key] != new.config[key]:
             changes.append((key, old.config[key], new.config[key]))
+    if old.units != new.units and not any(key == "units" for key, _, _ in changes):
+        changes.append(("units", old.units, new.units))  # stored widths (weights-only files)
     return changes
 
 
