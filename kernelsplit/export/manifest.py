@@ -15,6 +15,7 @@ from typing import Any
 from .._version import __version__
 from ..analysis.select import Selection
 from ..model import Artifact
+from ..render.jsonutil import jsonable
 from .base import ExportedArray, ExportGroup, Refusal
 
 SCHEMA = "kernelsplit.export-manifest/1"
@@ -48,16 +49,6 @@ def source_digest(path: Path) -> tuple[str, str, int]:
             size += child.stat().st_size
         return "directory", hashlib.sha256("".join(lines).encode("utf-8")).hexdigest(), size
     return "file", file_sha256(path), path.stat().st_size
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
 
 
 def build(artifact: Artifact, source: Path, layout: str, fmt: str, selection: Selection,
@@ -107,8 +98,8 @@ def build(artifact: Artifact, source: Path, layout: str, fmt: str, selection: Se
                 "units": group.units,
                 "layers": [{"name": layer.name, "class_name": layer.class_name, "direction": layer.direction,
                             "conversion": layer.conversion, "inferred": layer.inferred,
-                            "config": _jsonable(layer.config)} for layer in group.layers],
-                "target": _jsonable(group.target),
+                            "config": jsonable(layer.config)} for layer in group.layers],
+                "target": jsonable(group.target),
                 "notes": list(group.notes),
             }
             for group in groups

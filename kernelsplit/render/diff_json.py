@@ -9,16 +9,9 @@ from typing import IO, Any
 from .._version import __version__
 from ..analysis.diff import DiffReport, LayerDiff, TensorDiff
 from .diff_base import number
+from .jsonutil import jsonable
 
 SCHEMA = "kernelsplit.diff/1"
-
-
-def _jsonable(value: Any) -> Any:
-    try:
-        json.dumps(value, allow_nan=False)
-        return value
-    except (TypeError, ValueError):
-        return repr(value)
 
 
 def tensor_dict(t: TensorDiff) -> dict[str, Any]:
@@ -38,7 +31,7 @@ def layer_dict(layer: LayerDiff) -> dict[str, Any]:
     return {
         "name": layer.name, "status": layer.status, "old_name": layer.old_name, "new_name": layer.new_name,
         "old_cell": layer.old_cell, "new_cell": layer.new_cell,
-        "config_changes": [{"key": k, "old": _jsonable(a), "new": _jsonable(b)} for k, a, b in layer.config_changes],
+        "config_changes": [{"key": k, "old": jsonable(a), "new": jsonable(b)} for k, a, b in layer.config_changes],
         "max_relative_change": number(layer.max_relative_change),
         "tensors": [tensor_dict(t) for t in layer.tensors],
     }

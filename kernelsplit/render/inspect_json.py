@@ -11,6 +11,7 @@ from typing import Any
 from .._version import __version__
 from ..errors import KernelsplitError
 from ..model import Artifact, GateTensor, RecurrentLayer
+from .jsonutil import jsonable
 
 SCHEMA = "kernelsplit.inspect/1"
 
@@ -45,7 +46,7 @@ def layer_dict(layer: RecurrentLayer, tensors: list[GateTensor]) -> dict[str, An
         "gates": list(layer.gates),
         "input_dim": layer.input_dim,
         "conversion": layer.conversion,
-        "config": _jsonable(layer.config),
+        "config": jsonable(layer.config),
         "notes": list(layer.notes),
         "tensors": [tensor_dict(t) for t in tensors],
     }
@@ -73,11 +74,3 @@ def render(entries: list[tuple[Artifact, list[tuple[RecurrentLayer, list[GateTen
     return json.dumps(document, indent=2, allow_nan=False)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
