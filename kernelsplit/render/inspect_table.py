@@ -52,7 +52,8 @@ def render(entries: list[tuple[Artifact, list[tuple[RecurrentLayer, list[GateTen
             console.print(Text("  executable layers (never run by kernelsplit): "
                                + ", ".join(artifact.executable_layers), style="yellow"))
         for layer, tensors in selected:
-            console.print(_table(layer, tensors, Table))
+            # Columns have min widths, so a narrow terminal wraps lines instead of eliding digits.
+            console.print(_table(layer, tensors, Table), crop=False)
         console.print()
 
 
@@ -66,25 +67,31 @@ def _table(layer: RecurrentLayer, tensors: list[GateTensor], table_cls: Any) -> 
     caption_lines = _stored_at(tensors) + [f"note: {n}" for n in layer.notes]
     table = table_cls(title=title, title_justify="left", caption="\n".join(caption_lines),
                       caption_justify="left", show_edge=False, pad_edge=False)
-    for header, justify in (("part", "left"), ("gate", "left"), ("slice", "left"), ("shape", "left"),
-                            ("dtype", "left"), ("min", "right"), ("max", "right"), ("mean", "right"),
-                            ("std", "right"), ("abs max", "right"), ("L2", "right"),
-                            ("zeros", "right"), ("NaN", "right"), ("Inf", "right")):
-        table.add_column(header, justify=justify, no_wrap=True)
-    for tensor in tensors:
-        stats = tensor.stats
-        zeros = stats["zeros"]
-        bad = stats["nan"] or stats["inf"]
-        table.add_row(
-            tensor.part,
-            f"{tensor.gate} ({layout.gate_names[tensor.gate]})",
-            _slice_of(tensor.source),
-            "×".join(str(n) for n in tensor.shape),
-            tensor.dtype,
-            _num(stats["min"]), _num(stats["max"]), _num(stats["mean"]), _num(stats["std"]),
-            _num(stats["abs_max"]), _num(stats["l2"]),
-            f"{zeros:.1%}" if zeros else "0",
-            _num(stats["nan"]), _num(stats["inf"]),
-            style="red" if bad else None,
-        )
+    headers = (("part", "left"), ("gate", "left"), ("slice", "left"), ("shape", "left"),
+               ("dtype", "left"), ("min", "right"), ("max", "right"), ("mean", "right"),
+               ("std", "right"), ("abs max", "right"), ("L2", "right"), ("zeros", "right"),
+               ("NaN", "right"), ("Inf", "right"))
+    rows = [_row(tensor, layout.gate_names[tensor.gate]) for tensor in tensors]
+    for index, (header, justify) in enumerate(headers):
+        width = max([len(header), *(len(row[index]) for row, _ in rows)])
+        table.add_column(header, justify=justify, no_wrap=True, min_width=width)
+    for cells, bad in rows:
+        table.add_row(*cells, style="red" if bad else None)
     return table
+
+
+def _row(tensor: GateTensor, gate_name: str) -> tuple[list[str], bool]:
+    stats = tensor.stats
+    zeros = stats["zeros"]
+    cells = [
+        tensor.part,
+        f"{tensor.gate} ({gate_name})",
+        _slice_of(tensor.source),
+        "×".join(str(n) for n in tensor.shape),
+        tensor.dtype,
+        _num(stats["min"]), _num(stats["max"]), _num(stats["mean"]), _num(stats["std"]),
+        _num(stats["abs_max"]), _num(stats["l2"]),
+        f"{zeros:.1%}" if zeros else "0",
+        _num(stats["nan"]), _num(stats["inf"]),
+    ]
+    return cells, bool(stats["nan"] or stats["inf"])
