@@ -108,6 +108,20 @@ def _inferred_class(kind: str, storage: str) -> str:
     return f"inferred:{base}"
 
 
+#: CuDNN kernels compute one fixed function whatever the config says (FORMATS.md §3.2, §6).
+CUDNN_MATHS: dict[str, dict[str, object]] = {
+    "lstm": {"activation": "tanh", "recurrent_activation": "sigmoid"},
+    "gru": {"activation": "tanh", "recurrent_activation": "sigmoid", "reset_after": True},
+}
+
+
+def _with_fixed_maths(config: dict, kind: str, storage: str) -> dict:
+    merged = dict(config)
+    if storage == "cudnn":
+        merged.update(CUDNN_MATHS.get(kind, {}))
+    return merged
+
+
 def build_layer(record: CellRecord) -> RecurrentLayer:
     """Decide storage, kind and units from config and shapes, then cut the gate blocks."""
     weights = record.weights
@@ -135,7 +149,7 @@ def build_layer(record: CellRecord) -> RecurrentLayer:
         direction=record.direction,
         tensors=tensors,
         inferred=record.inferred,
-        config=dict(record.config),
+        config=_with_fixed_maths(record.config, kind, storage),
         conversion=None if storage == "fused" else storage,
         notes=notes,
         input_dim=input_dim,

@@ -93,7 +93,7 @@ def pair_directions(layers: list[RecurrentLayer], signature_extra: Any = None) -
         backward = [m for m in members if m.direction == "backward"]
         if (len(forward) == 1 and len(backward) == 1 and key
                 and not go_backwards(forward[0])
-                and (go_backwards(backward[0]) or not backward[0].config)
+                and (go_backwards(backward[0]) or "go_backwards" not in backward[0].config)
                 and _signature(forward[0], _extra(forward[0], signature_extra))
                 == _signature(backward[0], _extra(backward[0], signature_extra))):
             units.append(Unit(key, [forward[0], backward[0]]))

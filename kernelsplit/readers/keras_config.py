@@ -130,14 +130,11 @@ def hyperparameters(cfg: dict[str, Any], class_name: str) -> dict[str, Any]:
     units = cfg.get("units", cfg.get("output_dim", cfg.get("filters", cfg.get("nb_filter"))))
     if units is not None:
         hyper["units"] = units
-    if class_name in CUDNN_LAYERS:
-        hyper["activation"] = "tanh"
-        hyper["recurrent_activation"] = "sigmoid"
-    else:
-        for key, legacy in (("activation", None), ("recurrent_activation", "inner_activation")):
-            value = cfg.get(key, cfg.get(legacy) if legacy else None)
-            if value is not None:
-                hyper[key] = _activation_name(value)
+    # CuDNN layers store no activations: their fixed maths is added in analysis/split.py.
+    for key, legacy in (("activation", None), ("recurrent_activation", "inner_activation")):
+        value = cfg.get(key, cfg.get(legacy) if legacy else None)
+        if value is not None:
+            hyper[key] = _activation_name(value)
     for key in ("use_bias", "reset_after", "go_backwards", "return_sequences", "return_state",
                 "unit_forget_bias", "stateful", "kernel_size", "strides", "padding", "data_format",
                 "dilation_rate", "implementation", "consume_less", "dim_ordering", "nb_row",
@@ -146,8 +143,6 @@ def hyperparameters(cfg: dict[str, Any], class_name: str) -> dict[str, Any]:
             hyper[key] = cfg[key]
     if class_name in ("GRU", "GRUCell", "GRUV1") and "reset_after" not in hyper:
         hyper["reset_after"] = False  # absent before Keras 2.1.5 / in v1 layers: False
-    if class_name == "CuDNNGRU":
-        hyper["reset_after"] = True
     dtype = cfg.get("dtype")
     if isinstance(dtype, dict):
         dtype = (dtype.get("config") or {}).get("name", dtype.get("class_name"))
