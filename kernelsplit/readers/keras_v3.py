@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import h5py
 
-from ..errors import CorruptFileError, NotAModelError, UnsafeFileError, UnsupportedError
+from ..errors import CorruptFileError, NotAModelError, UnsafeFileError
 from .base import CellRecord, ReadResult, StoredTensor
 from .h5safe import child, read_dataset
 from .inference import infer_cells
@@ -127,11 +127,11 @@ def _vars_tensors(h5: h5py.File, owner_path: str, prefix: str) -> list[StoredTen
     for candidate in (owner_path, owner_path.replace("layers/", f"{_ALT_LAYERS}/")):
         group = child(h5, f"{candidate}/vars", f"{prefix}{candidate}/vars")
         if isinstance(group, h5py.Group) and len(group):
-            return _numbered_tensors(group, f"{prefix}{candidate}/vars")
+            return numbered_tensors(group, f"{prefix}{candidate}/vars")
     return None
 
 
-def _numbered_tensors(group: h5py.Group, where: str) -> list[StoredTensor]:
+def numbered_tensors(group: h5py.Group, where: str) -> list[StoredTensor]:
     """Datasets named 0, 1, 2...: sorted numerically (h5py iterates "10" before "2")."""
     keys = list(group.keys())
     if not all(k.isdigit() for k in keys):
@@ -179,7 +179,7 @@ def _bind_without_config(h5: h5py.File, result: ReadResult, prefix: str) -> Read
 
 
 def _add_inferred(group: h5py.Group, path: list[str], result: ReadResult, where: str) -> None:
-    add_inferred_tensors(_numbered_tensors(group, where), path, result, where)
+    add_inferred_tensors(numbered_tensors(group, where), path, result, where)
 
 
 def add_inferred_tensors(tensors: list[StoredTensor], path: list[str], result: ReadResult,
@@ -192,12 +192,10 @@ def add_inferred_tensors(tensors: list[StoredTensor], path: list[str], result: R
     parts = [p for p in path if p not in ("layers", _ALT_LAYERS, "cell", "cells")]
     direction = next((_DIRECTIONS[p] for p in parts if p in _DIRECTIONS), None)
     name = "/".join(_DIRECTIONS.get(p, p) for p in parts) or "root"
+    owner = parts[-2] if len(parts) > 1 and parts[-1] in _DIRECTIONS else (parts[-1] if parts else "")
+    stem, _, counter = owner.rpartition("_")
+    hinted = _SNAKE_TO_CLASS.get(owner) or (_SNAKE_TO_CLASS.get(stem) if counter.isdigit() else None)
     for record in infer_cells(name, tensors):
-        owner = parts[-1] if parts else ""
-        if owner in _DIRECTIONS and len(parts) > 1:
-            owner = parts[-2]
-        base = owner.rsplit("_", 1)[0] if owner.rsplit("_", 1)[-1].isdigit() else owner
-        hinted = _SNAKE_TO_CLASS.get(base) or _SNAKE_TO_CLASS.get(owner)
         record.name = name
         record.direction = direction
         if hinted:
@@ -205,9 +203,3 @@ def add_inferred_tensors(tensors: list[StoredTensor], path: list[str], result: R
             record.notes = [f"no stored config: class inferred from the store path ({'/'.join(path)}) "
                             "and tensor shapes"]
         result.cells.append(record)
-    if not tensors:
-        raise UnsupportedError(f"empty weights group {where}")
-
-
-#: Public name for readers that share the v3 store layout (sharded weights).
-numbered_tensors = _numbered_tensors
