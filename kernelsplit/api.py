@@ -46,6 +46,8 @@ def read(path: str | os.PathLike[str]) -> ReadResult:
         raise NotFoundError("no such file or directory")
     if target.is_dir():
         return _read_dir(target)
+    if not target.is_file():
+        raise NotAModelError("not a regular file (a FIFO, socket or device is never opened)")
     try:
         kind = _sniff(target)
     except OSError as exc:
@@ -66,15 +68,10 @@ def read(path: str | os.PathLike[str]) -> ReadResult:
 
 
 def _read_hdf5(path: Path) -> ReadResult:
-    import h5py
-
     from .readers import keras_v3, legacy_h5
+    from .readers.h5safe import open_file
 
-    try:
-        h5 = h5py.File(path, "r")
-    except (OSError, ValueError) as exc:
-        raise CorruptFileError(f"truncated or corrupt HDF5 file ({_short(exc)})") from None
-    with h5:
+    with open_file(path) as h5:
         try:
             attrs = set(h5.attrs.keys())
             keys = set(h5.keys())
@@ -131,14 +128,16 @@ def open_artifact(path: str | os.PathLike[str]) -> Artifact:
 def try_open(path: str | os.PathLike[str]) -> Artifact:
     """Like :func:`open_artifact` but never raises: failures land in ``Artifact.error``.
 
-    Anything unexpected from a hostile file (h5py and numpy raise a zoo of exceptions) is
-    reported as a corrupt file rather than crashing a batch run.
+    Anything unexpected from a hostile file (h5py, numpy and a config of the wrong shape raise a
+    zoo of exceptions) is reported as a corrupt file rather than crashing a batch run.
     """
     try:
         return open_artifact(path)
     except KernelsplitError as exc:
         return Artifact(path=str(path), format="unknown", error=exc)
-    except (OSError, ValueError, KeyError, TypeError, IndexError, RuntimeError, MemoryError,
-            OverflowError, ArithmeticError) as exc:
+    except RecursionError:
+        return Artifact(path=str(path), format="unknown",
+                        error=CorruptFileError("unreadable (structure nested too deeply or cyclic)"))
+    except Exception as exc:
         return Artifact(path=str(path), format="unknown",
                         error=CorruptFileError(f"unreadable ({type(exc).__name__}: {_short(exc)})"))

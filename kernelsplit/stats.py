@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 STAT_KEYS = ("min", "max", "mean", "std", "abs_max", "l2", "zeros", "nan", "inf")
+_RESCALE_ABOVE = 1e100
 
 
 def tensor_stats(array: np.ndarray) -> dict[str, float | int]:
@@ -23,14 +24,18 @@ def tensor_stats(array: np.ndarray) -> dict[str, float | int]:
                 "zeros": 0.0, "nan": nan, "inf": inf}
     low = float(finite.min())
     high = float(finite.max())
+    abs_max = max(abs(low), abs(high))
+    # float64 weights near 1e200 would overflow sums of squares: compute on a rescaled copy.
+    scale = abs_max if abs_max > _RESCALE_ABOVE else 1.0
+    scaled = finite / scale if scale != 1.0 else finite
     return {
         "min": low,
         "max": high,
-        "mean": float(finite.mean()),
-        "std": float(finite.std()),
-        "abs_max": max(abs(low), abs(high)),
-        "l2": float(np.sqrt(np.dot(finite, finite))),
-        "zeros": float(np.count_nonzero(finite == 0.0)) / size if size else 0.0,
+        "mean": float(scaled.mean()) * scale,
+        "std": float(scaled.std()) * scale,
+        "abs_max": abs_max,
+        "l2": float(np.sqrt(np.dot(scaled, scaled))) * scale,
+        "zeros": float(np.count_nonzero(finite == 0.0)) / size,
         "nan": nan,
         "inf": inf,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -181,3 +182,64 @@ def test_garbage_config_json_is_corrupt(tmp_path: Path) -> None:
     path = _zip_without(ZOO_K3, tmp_path / "badcfg.keras", "config.json", {"config.json": b"{not json"})
     with pytest.raises(CorruptFileError, match=r"config\.json"):
         kernelsplit.open(path)
+
+
+def _rezip_config(tmp: Path, name: str, edit) -> Path:
+    config = json.loads(zipfile.ZipFile(ZOO_K3).read("config.json"))
+    edit(config)
+    return _zip_without(ZOO_K3, tmp / name, "config.json", {"config.json": json.dumps(config).encode()})
+
+
+def test_config_values_of_the_wrong_type_do_not_crash(tmp_path: Path) -> None:
+    def edit(config: dict) -> None:
+        layer = next(entry for entry in config["config"]["layers"] if entry["class_name"] == "LSTM")
+        layer["config"]["dtype"] = {"config": "not-a-dict"}
+        layer["config"]["units"] = float("inf")
+
+    path = _rezip_config(tmp_path, "types.keras", edit)
+    result = CliRunner().invoke(cli, ["inspect", "--format", "json", str(path)])
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    document = json.loads(result.stdout)  # strict JSON even with Infinity in the file's config
+    assert document["artifacts"][0]["layers"]
+
+
+def test_huge_float64_weights_keep_json_strict(tmp_path: Path) -> None:
+    path = Path(shutil.copy(FIXTURES / "keras3" / "zoo.weights.h5", tmp_path / "huge.weights.h5"))
+    with h5py.File(path, "r+") as h5:
+        kernel = h5["layers/lstm/cell/vars/0"]
+        shape = kernel.shape
+        del h5["layers/lstm/cell/vars/0"]
+        h5["layers/lstm/cell/vars/0"] = np.full(shape, 1e300, np.float64)
+    result = CliRunner().invoke(cli, ["inspect", "--format", "json", str(path)])
+    assert result.exit_code == 0, result.stderr
+    layer = next(entry for entry in json.loads(result.stdout)["artifacts"][0]["layers"] if entry["name"] == "lstm")
+    stats = layer["tensors"][0]["stats"]
+    units = shape[-1] // 4
+    assert stats["l2"] == pytest.approx(1e300 * np.sqrt(shape[0] * units))  # no overflow to inf
+
+
+def test_unallocated_dataset_is_refused_as_a_shape_bomb(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.weights.h5"
+    with h5py.File(path, "w") as h5:
+        h5.create_dataset("layers/lstm/cell/vars/0", shape=(8192, 32768), dtype="f4")  # 1 GiB, never written
+        h5.create_dataset("layers/lstm/cell/vars/1", data=np.zeros((8192, 32768), "f4")[:1])
+    assert path.stat().st_size < 1 << 20
+    with pytest.raises(UnsafeFileError, match="shape bomb"):
+        kernelsplit.open(path)
+
+
+def test_hard_link_cycle_is_corrupt_not_a_recursion(tmp_path: Path) -> None:
+    path = tmp_path / "cycle.weights.h5"
+    with h5py.File(path, "w") as h5:
+        group = h5.create_group("layers/lstm")
+        group["loop"] = h5["layers"]
+    with pytest.raises(CorruptFileError, match="reached twice"):
+        kernelsplit.open(path)
+
+
+def test_a_fifo_is_never_opened(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.h5"
+    os.mkfifo(fifo)
+    artifact = kernelsplit.try_open(fifo)  # would block forever if opened
+    assert isinstance(artifact.error, NotAModelError)
+    assert "regular file" in str(artifact.error)

@@ -111,4 +111,4 @@ def build(artifact: Artifact, source: Path, layout: str, fmt: str, selection: Se
 
 
 def dumps(manifest: dict[str, Any]) -> str:
-    return json.dumps(manifest, indent=2, allow_nan=False) + "\n"
+    return json.dumps(jsonable(manifest), indent=2, allow_nan=False) + "\n"

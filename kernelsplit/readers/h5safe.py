@@ -14,9 +14,42 @@ import numpy as np
 
 from ..errors import CorruptFileError, UnsafeFileError
 
-#: Refuse a dataset that declares more than this many bytes *and* far more than it stores.
-_BOMB_BYTES = 4 << 30
-_BOMB_RATIO = 1000
+#: Shape-bomb guard: all datasets read from one file may declare at most this multiple of the
+#: file's size, plus a slack for tiny files. Keras writes weights uncompressed (ratio 1), so only
+#: a crafted file (unallocated or gzip'ed-zero datasets) comes near it.
+_BUDGET_RATIO = 16
+_BUDGET_SLACK = 64 << 20
+#: Bytes declared so far per open file (HDF5 file number, unique among open files).
+_declared: dict[tuple[int, int], int] = {}
+
+
+def open_file(source: Any, what: str = "") -> h5py.File:
+    """Open HDF5 read-only and start its shape-bomb budget; ``what`` names an inner file."""
+    try:
+        h5 = h5py.File(source, "r")
+    except (OSError, ValueError) as exc:
+        inner = f" in {what}" if what else ""
+        raise CorruptFileError(f"truncated or corrupt HDF5{inner} ({_first_line(exc)})") from None
+    if len(_declared) > 64:  # files are read one after another: forget the closed ones
+        _declared.clear()
+    _declared[h5.id.fileno] = 0
+    return h5
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def _charge(dataset: h5py.Dataset, declared: int, where: str) -> None:
+    file_id = dataset.file.id
+    key = file_id.fileno
+    total = _declared.get(key, 0) + declared
+    size = file_id.get_filesize()
+    if total > _BUDGET_RATIO * size + _BUDGET_SLACK:
+        raise UnsafeFileError(f"dataset {where} brings the declared weights to {total} bytes in a "
+                              f"{size}-byte file (refused as a shape bomb)")
+    _declared[key] = total
 
 
 def decode_str(value: Any) -> str:
@@ -93,10 +126,8 @@ def read_dataset(dataset: h5py.Dataset, where: str) -> tuple[np.ndarray, str, np
             raise UnsafeFileError(f"virtual dataset at {where} (refused: it maps other files)")
         if dataset.external:
             raise UnsafeFileError(f"external-storage dataset at {where} (refused: data lives outside the file)")
-        declared = int(np.prod(dataset.shape, dtype=np.int64)) * dataset.dtype.itemsize
-        stored = dataset.id.get_storage_size()
-        if declared > _BOMB_BYTES and declared > _BOMB_RATIO * max(stored, 1):
-            raise UnsafeFileError(f"dataset {where} declares {declared} bytes but stores {stored}")
+        declared = int(np.prod(dataset.shape, dtype=np.float64)) * dataset.dtype.itemsize
+        _charge(dataset, declared, where)
         values = dataset[()]
     except (OSError, RuntimeError, ValueError, TypeError) as exc:
         raise CorruptFileError(f"cannot read dataset {where}: {exc}") from None

@@ -144,9 +144,10 @@ def hyperparameters(cfg: dict[str, Any], class_name: str) -> dict[str, Any]:
     if class_name in ("GRU", "GRUCell", "GRUV1") and "reset_after" not in hyper:
         hyper["reset_after"] = False  # absent before Keras 2.1.5 / in v1 layers: False
     dtype = cfg.get("dtype")
-    if isinstance(dtype, dict):
-        dtype = (dtype.get("config") or {}).get("name", dtype.get("class_name"))
-    if dtype is not None:
+    if isinstance(dtype, dict):  # Keras 3 DTypePolicy: {"class_name": ..., "config": {"name": ...}}
+        inner = dtype.get("config")
+        dtype = inner.get("name") if isinstance(inner, dict) else dtype.get("class_name")
+    if isinstance(dtype, str):
         hyper["dtype"] = dtype
     return hyper
 

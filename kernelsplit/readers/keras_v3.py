@@ -16,7 +16,7 @@ import h5py
 
 from ..errors import CorruptFileError, NotAModelError, UnsafeFileError
 from .base import CellRecord, ReadResult, StoredTensor
-from .h5safe import child, read_dataset
+from .h5safe import child, open_file, read_dataset
 from .inference import infer_cells
 from .keras_config import LayerConfig, executable_layers, walk_container
 
@@ -90,18 +90,13 @@ def read_weights_h5(h5: h5py.File) -> ReadResult:
     return _bind_without_config(h5, ReadResult(format="keras3-weights-h5", cells=[]), "")
 
 
-def _open_h5(source: Any) -> h5py.File:
-    try:
-        return h5py.File(source, "r")
-    except (OSError, ValueError) as exc:
-        raise CorruptFileError(f"{WEIGHTS_H5} is not readable HDF5: {exc}") from None
-
-
 def _read_v3(source: Any, config: Any, metadata: Any, fmt: str, prefix: str) -> ReadResult:
     keras_version = metadata.get("keras_version") if isinstance(metadata, dict) else None
+    if not isinstance(keras_version, str):
+        keras_version = None
     result = ReadResult(format=fmt, cells=[], keras_version=keras_version,
                         executable_layers=executable_layers(config))
-    with _open_h5(source) as h5:
+    with open_file(source, WEIGHTS_H5) as h5:
         model = LayerConfig.from_entry(config)
         if model.sublayers is None:
             result.notes.append(f"config.json describes a {model.class_name} without a layer list "
@@ -160,6 +155,8 @@ def _bind_without_config(h5: h5py.File, result: ReadResult, prefix: str) -> Read
     if not any(key in h5 for key in ("layers", _ALT_LAYERS)) and "vars" not in h5:
         raise NotAModelError("HDF5 file without Keras weights (no layers/ or model_weights)")
 
+    seen: set[int] = set()
+
     def visit(group: h5py.Group, path: list[str]) -> None:
         for key in sorted(group.keys()):
             if not path and key in _SKIP_TOP:
@@ -168,6 +165,10 @@ def _bind_without_config(h5: h5py.File, result: ReadResult, prefix: str) -> Read
             entry = child(group, key, prefix + where)
             if not isinstance(entry, h5py.Group):
                 continue
+            identity = hash(entry.id)  # h5py hashes (file, object address): hard links share it
+            if identity in seen:
+                raise CorruptFileError(f"group {prefix + where} is reached twice (hard-link cycle or alias)")
+            seen.add(identity)
             if key == "vars":
                 if len(entry):
                     _add_inferred(entry, path, result, prefix + where)

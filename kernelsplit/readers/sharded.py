@@ -19,7 +19,7 @@ import h5py
 
 from ..errors import CorruptFileError, NotAModelError, UnsafeFileError
 from .base import ReadResult, StoredTensor
-from .h5safe import child
+from .h5safe import child, open_file
 from .keras_v3 import add_inferred_tensors, numbered_tensors
 
 #: Root entries that are not layers (same as the unsharded no-config walk).
@@ -69,10 +69,7 @@ class _Shards:
     def get(self, name: str) -> h5py.File:
         if name not in self.files:
             target = _check_shard_name(name, self.folder)
-            try:
-                self.files[name] = h5py.File(target, "r")
-            except (OSError, ValueError) as exc:
-                raise CorruptFileError(f"shard {name} is not readable HDF5: {exc}") from None
+            self.files[name] = open_file(target, f"shard {name}")
         return self.files[name]
 
     def close(self) -> None:

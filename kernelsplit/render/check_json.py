@@ -12,6 +12,7 @@ from .._version import __version__
 from ..check.engine import CheckReport
 from ..check.rules import RULES, Finding
 from .inspect_json import error_object
+from .jsonutil import jsonable
 
 SCHEMA = "kernelsplit.check/1"
 
@@ -58,4 +59,4 @@ class JsonReporter:
     name = "json"
 
     def write(self, report: CheckReport, stream: IO[str]) -> None:
-        stream.write(json.dumps(report_dict(report), indent=2, allow_nan=False) + "\n")
+        stream.write(json.dumps(jsonable(report_dict(report)), indent=2, allow_nan=False) + "\n")

@@ -18,6 +18,7 @@ from .._version import __version__
 from ..check.engine import CheckReport
 from ..check.rules import RULES
 from .check_base import display_path
+from .jsonutil import jsonable
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -88,4 +89,4 @@ class SarifReporter:
     name = "sarif"
 
     def write(self, report: CheckReport, stream: IO[str]) -> None:
-        stream.write(json.dumps(sarif_dict(report), indent=2, allow_nan=False) + "\n")
+        stream.write(json.dumps(jsonable(sarif_dict(report)), indent=2, allow_nan=False) + "\n")

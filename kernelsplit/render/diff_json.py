@@ -59,4 +59,4 @@ class JsonDiffReporter:
     name = "json"
 
     def write(self, report: DiffReport, stream: IO[str]) -> None:
-        stream.write(json.dumps(report_dict(report), indent=2, allow_nan=False) + "\n")
+        stream.write(json.dumps(jsonable(report_dict(report)), indent=2, allow_nan=False) + "\n")
