@@ -273,3 +273,35 @@ def test_realworld_corpus_passes_with_defaults_and_sarif_uses_file_uris_outside_
     data = validate_sarif(out)
     uris = {a["location"]["uri"] for a in data["runs"][0]["artifacts"]}
     assert len(uris) == 21 and all(u.startswith("file:///") for u in uris)
+
+
+def test_unwritable_output_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    code, _out, err = run(str(RULES_DIR / "healthy.keras"), "-o", str(tmp_path / "missing" / "report.txt"))
+    assert code == 2
+    assert err.strip().startswith(f"kernelsplit: error: {tmp_path / 'missing' / 'report.txt'}: cannot write")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_markdown_job_summary_gets_the_same_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    code, out, _ = run(str(RULES_DIR / "nan.keras"), "--format", "markdown")
+    assert code == 1
+    assert summary.read_text() == "earlier step\n" + out + ("" if out.endswith("\n") else "\n")
+
+
+def test_forget_bias_of_minus_1000_is_a_finding_not_an_overflow(tmp_path: Path) -> None:
+    import h5py
+
+    path = Path(shutil.copy(FIXTURES / "keras3" / "zoo.weights.h5", tmp_path / "fb.weights.h5"))
+    with h5py.File(path, "r+") as h5:
+        bias = h5["layers/lstm/cell/vars/2"]
+        values = bias[()]
+        units = values.shape[0] // 4
+        values[units:2 * units] = -1000.0
+        bias[...] = values
+    code, out, err = run(str(path), "--format", "json")
+    assert code == 0, err  # KS107 is a warning by default
+    findings = json.loads(out)["findings"]
+    assert any(f["code"] == "KS107" and f["layer"] == "lstm" for f in findings)

@@ -156,6 +156,12 @@ def run_check(paths: tuple[str, ...] | list[str], config: Config, fail_on: str |
                 error = KernelsplitError(str(error))
             report.errors.append((candidate.path, error))
             continue
+        try:
+            findings = check_artifact(artifact, config)
+        except Exception as exc:
+            report.errors.append((candidate.path, KernelsplitError(
+                f"a rule failed on this file ({type(exc).__name__}: {exc})")))
+            continue
         report.artifacts.append(artifact)
-        report.findings += check_artifact(artifact, config)
+        report.findings += findings
     return report

@@ -441,7 +441,7 @@ class ForgetBias(Rule):
             mean = float(np.mean(effective))
             if mean < limit:
                 yield Hit(f"mean forget bias {mean:.4g} < {limit:g} (min {float(np.min(effective)):.4g}; "
-                          f"sigmoid {1 / (1 + math.exp(-mean)):.3g}): the cell forgets every step",
+                          f"sigmoid {0.5 * (1 + math.tanh(mean / 2)):.3g}): the cell forgets every step",
                           layer.name, "bias", "f", value=mean, threshold=limit)
 
 

@@ -34,27 +34,14 @@ error, 3 no model file found.""")
 def command(paths: tuple[str, ...], config_path: str | None, output_format: str, fail_on: str | None,
             output: str | None) -> None:
     from ..check.engine import run_check
-    from ..config import ConfigError, load_config
-    from ..render.check_base import append_step_summary, reporter
+    from ..render.check_base import reporter
+    from ._report import emit, load_config_or_exit
 
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        click.echo(f"kernelsplit: error: {exc.message}", err=True)
-        sys.exit(exitcodes.ERROR)
+    config = load_config_or_exit(config_path)
     report = run_check(paths, config, fail_on)
     for path, error in report.errors:
         report_error(path, error)
-    chosen = reporter(output_format)
-    if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            chosen.write(report, handle)
-    else:
-        chosen.write(report, sys.stdout)
-    if output_format == "markdown":
-        from ..render.check_markdown import render
-
-        append_step_summary(render(report))
+    emit(reporter(output_format), report, output, output_format)
     if report.exit_code == exitcodes.NO_INPUT:
         click.echo("kernelsplit: error: no model file found in " + " ".join(paths), err=True)
     sys.exit(report.exit_code)

@@ -30,15 +30,10 @@ def command(old: str, new: str, output_format: str, max_drift: float | None, con
             output: str | None) -> None:
     from ..analysis.diff import diff_artifacts
     from ..api import try_open
-    from ..config import ConfigError, load_config
-    from ..render.check_base import append_step_summary
     from ..render.diff_base import reporter
+    from ._report import emit, load_config_or_exit
 
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        click.echo(f"kernelsplit: error: {exc.message}", err=True)
-        sys.exit(exitcodes.ERROR)
+    config = load_config_or_exit(config_path)
     artifacts = [try_open(path) for path in (old, new)]
     failed = [a for a in artifacts if a.error is not None]
     for artifact in failed:
@@ -46,14 +41,5 @@ def command(old: str, new: str, output_format: str, max_drift: float | None, con
     if failed:
         sys.exit(exitcodes.ERROR)
     report = diff_artifacts(*artifacts, max_drift=max_drift if max_drift is not None else config.max_drift)
-    chosen = reporter(output_format)
-    if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            chosen.write(report, handle)
-    else:
-        chosen.write(report, sys.stdout)
-    if output_format == "markdown":
-        from ..render.diff_markdown import render
-
-        append_step_summary(render(report))
+    emit(reporter(output_format), report, output, output_format)
     sys.exit(report.exit_code)

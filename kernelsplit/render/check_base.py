@@ -41,11 +41,3 @@ def display_path(path: str) -> str:
     if os.path.commonpath([absolute, cwd]) == cwd:
         return os.path.relpath(absolute, cwd).replace(os.sep, "/")
     return absolute.replace(os.sep, "/")
-
-
-def append_step_summary(text: str) -> None:
-    """Append ``text`` to ``$GITHUB_STEP_SUMMARY`` when GitHub Actions set it."""
-    target = os.environ.get("GITHUB_STEP_SUMMARY")
-    if target:
-        with open(target, "a", encoding="utf-8") as handle:
-            handle.write(text if text.endswith("\n") else text + "\n")
