@@ -14,8 +14,13 @@ _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
-def _sniff(path: Path) -> str:
-    """What the file is, from its first bytes (and HDF5's possible user-block offsets)."""
+def sniff(path: Path) -> str:
+    """What the file is, from its first bytes (and HDF5's possible user-block offsets).
+
+    Only regular files are opened: a FIFO or device would block or never end.
+    """
+    if not path.is_file():
+        raise NotAModelError("not a regular file (a FIFO, socket or device is never opened)")
     with path.open("rb") as handle:
         head = handle.read(8)
         if not head:
@@ -46,10 +51,8 @@ def read(path: str | os.PathLike[str]) -> ReadResult:
         raise NotFoundError("no such file or directory")
     if target.is_dir():
         return _read_dir(target)
-    if not target.is_file():
-        raise NotAModelError("not a regular file (a FIFO, socket or device is never opened)")
     try:
-        kind = _sniff(target)
+        kind = sniff(target)
     except OSError as exc:
         raise NotFoundError(f"cannot read: {exc.strerror or exc}") from None
     if kind == "zip":
@@ -90,16 +93,28 @@ def _read_hdf5(path: Path) -> ReadResult:
     raise NotAModelError("HDF5 file, but not a Keras model or weights file")
 
 
+def dir_kind(path: Path) -> str | None:
+    """``keras-dir``, ``savedmodel`` or ``tf-checkpoint`` for a folder that is one artifact."""
+    if (path / "config.json").is_file() and (path / "metadata.json").is_file():
+        return "keras-dir"
+    if (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file():
+        return "savedmodel"
+    if (path / "checkpoint").is_file():
+        return "tf-checkpoint"
+    return None
+
+
 def _read_dir(path: Path) -> ReadResult:
-    if (path / "config.json").exists() and (path / "metadata.json").exists():
+    kind = dir_kind(path)
+    if kind == "keras-dir":
         from .readers.keras_v3 import read_keras_dir
 
         return read_keras_dir(path)
-    if (path / "saved_model.pb").exists() or (path / "saved_model.pbtxt").exists():
+    if kind == "savedmodel":
         from .readers.tf_saved import read_savedmodel_dir
 
         return read_savedmodel_dir(path)
-    if (path / "checkpoint").exists():
+    if kind == "tf-checkpoint":
         return _read_checkpoint(path)
     raise NotAModelError("a directory that is neither a SavedModel nor an unzipped .keras model")
 

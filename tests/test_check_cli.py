@@ -305,3 +305,13 @@ def test_forget_bias_of_minus_1000_is_a_finding_not_an_overflow(tmp_path: Path) 
     assert code == 0, err  # KS107 is a warning by default
     findings = json.loads(out)["findings"]
     assert any(f["code"] == "KS107" and f["layer"] == "lstm" for f in findings)
+
+
+def test_a_fifo_in_a_checked_folder_is_skipped_not_opened(tmp_path: Path) -> None:
+    import os
+
+    shutil.copy(RULES_DIR / "healthy.keras", tmp_path / "healthy.keras")
+    os.mkfifo(tmp_path / "pipe.h5")  # opening it would block the walk forever
+    code, out, err = run(str(tmp_path), "--format", "json")
+    assert code == 0, err
+    assert [a["path"] for a in json.loads(out)["artifacts"]] == [str(tmp_path / "healthy.keras")]

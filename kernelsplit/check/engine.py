@@ -63,17 +63,17 @@ class CheckReport:
 
 
 def is_artifact_dir(path: Path) -> bool:
-    return ((path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file()
-            or ((path / "config.json").is_file() and (path / "metadata.json").is_file())
-            or (path / "checkpoint").is_file())
+    from ..api import dir_kind
+
+    return dir_kind(path) is not None
 
 
 def _looks_like_model(path: Path) -> bool:
     """Cheap content sniff for walks: HDF5 (with user block) or zip magic, or a sharded index."""
-    from ..api import _sniff
+    from ..api import sniff
 
     try:
-        kind = _sniff(path)
+        kind = sniff(path)
     except (OSError, KernelsplitError):
         return False
     return kind in ("hdf5", "zip") or (kind == "json" and path.name.endswith(".weights.json"))
