@@ -7,7 +7,17 @@ to this order by the readers). Nothing else in kernelsplit hard-codes a gate ord
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TargetLayout:
+    """How another framework stacks the same gates (FORMATS.md §4, checked by running them)."""
+
+    #: Keras gate letters in the target's block order.
+    gate_order: tuple[str, ...]
+    #: The target's module or operator.
+    op: str
 
 
 @dataclass(frozen=True)
@@ -17,6 +27,10 @@ class CellLayout:
     gate_names: dict[str, str]
     #: Keras classes (layer or cell) whose weights follow this layout; the first names the kind.
     classes: tuple[str, ...]
+    #: Keras 0.x/1.x per-gate storage: the order of the (W, U, b) triples; None if never stored so.
+    keras1_storage_order: tuple[str, ...] | None = None
+    #: Export targets that can run this cell, by layout name.
+    targets: dict[str, TargetLayout] = field(default_factory=dict)
 
     @property
     def n_gates(self) -> int:
@@ -40,18 +54,25 @@ LAYOUTS: dict[str, CellLayout] = {
             gates=("i", "f", "c", "o"),
             gate_names={"i": "input", "f": "forget", "c": "cell candidate", "o": "output"},
             classes=("LSTM", "LSTMCell", "CuDNNLSTM", "LSTMV1", "PeepholeLSTMCell"),
+            keras1_storage_order=("i", "c", "f", "o"),
+            targets={"pytorch": TargetLayout(("i", "f", "c", "o"), "torch.nn.LSTM"),
+                     "onnx": TargetLayout(("i", "o", "f", "c"), "LSTM")},
         ),
         CellLayout(
             kind="gru",
             gates=("z", "r", "h"),
             gate_names={"z": "update", "r": "reset", "h": "candidate"},
             classes=("GRU", "GRUCell", "CuDNNGRU", "GRUV1"),
+            keras1_storage_order=("z", "r", "h"),
+            targets={"pytorch": TargetLayout(("r", "z", "h"), "torch.nn.GRU"),
+                     "onnx": TargetLayout(("z", "r", "h"), "GRU")},
         ),
         CellLayout(
             kind="simple_rnn",
             gates=("h",),
             gate_names={"h": "hidden"},
             classes=("SimpleRNN", "SimpleRNNCell"),
+            targets={"pytorch": TargetLayout(("h",), "torch.nn.RNN"), "onnx": TargetLayout(("h",), "RNN")},
         ),
         CellLayout(
             kind="conv_lstm",
@@ -61,6 +82,7 @@ LAYOUTS: dict[str, CellLayout] = {
                 "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "ConvLSTM1DCell", "ConvLSTM2DCell",
                 "ConvLSTM3DCell", "ConvLSTMCell",
             ),
+            keras1_storage_order=("i", "c", "f", "o"),
         ),
     )
 }
@@ -70,7 +92,3 @@ CLASS_TO_KIND: dict[str, str] = {cls: lay.kind for lay in LAYOUTS.values() for c
 
 #: Gate count -> cell kind when only shapes are known (2-D kernels; ConvLSTM has >2-D kernels).
 GATE_COUNT_TO_KIND: dict[int, str] = {4: "lstm", 3: "gru", 1: "simple_rnn"}
-
-
-def layout_for(kind: str) -> CellLayout:
-    return LAYOUTS[kind]

@@ -14,7 +14,6 @@ block is the digest of stored bytes.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,15 +22,13 @@ from ..errors import CorruptFileError, UnsupportedError
 from ..layouts import CLASS_TO_KIND, GATE_COUNT_TO_KIND, LAYOUTS
 from ..model import GateTensor, RecurrentLayer
 from ..readers.base import CellRecord, StoredTensor
+from ..readers.inference import PER_GATE_NAME
 
-#: Keras 0.x/1.x per-gate storage order of the (W, U, b) triples.
+#: Keras 0.x/1.x per-gate storage order of the (W, U, b) triples, from the layout table.
 PER_GATE_STORAGE_ORDER: dict[str, tuple[str, ...]] = {
-    "lstm": ("i", "c", "f", "o"),
-    "conv_lstm": ("i", "c", "f", "o"),
-    "gru": ("z", "r", "h"),
+    kind: layout.keras1_storage_order for kind, layout in LAYOUTS.items() if layout.keras1_storage_order
 }
 
-_PER_GATE_NAME = re.compile(r"(?:^|[_/])([WUb])_([a-z])(?::\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -81,12 +78,15 @@ def _kind_from_config(record: CellRecord) -> str | None:
 
 
 def _looks_per_gate(weights: list[StoredTensor]) -> bool:
+    """9 or 12 tensors stored as (W, U, b) per gate: by their names, or by shape when nameless."""
     if len(weights) not in (9, 12):
         return False
-    if all(_PER_GATE_NAME.search(w.name) for w in weights if w.name):
-        return all(w.name for w in weights) or len(weights) in (9, 12)
-    # Nameless (Keras 0.x): (in, u), (u, u), (u,) repeated.
-    return all(weights[k + 2].array.ndim == 1 for k in range(0, len(weights), 3))
+    names = [w.name for w in weights]
+    if all(names) and not any(n.isdigit() or n.startswith("param_") for n in names):
+        return all(PER_GATE_NAME.search(n) for n in names)
+    # Keras 0.x (param_n) or numbered: (in, u), (u, u), (u,) repeated.
+    return all(weights[k + 1].array.ndim == 2 and weights[k + 2].array.ndim == 1
+               for k in range(0, len(weights), 3))
 
 
 def _units_and_gates(recurrent: StoredTensor, record: CellRecord) -> tuple[int, int]:
@@ -245,7 +245,7 @@ def _per_gate_blocks(record: CellRecord, config_kind: str | None,
                      notes: list[str]) -> tuple[list[_Block], str, int]:
     weights = record.weights
     n_gates = len(weights) // 3
-    kind = config_kind if config_kind in PER_GATE_STORAGE_ORDER else {4: "lstm", 3: "gru"}[n_gates]
+    kind = config_kind if config_kind in PER_GATE_STORAGE_ORDER else GATE_COUNT_TO_KIND[n_gates]
     if kind == "lstm" and weights[0].array.ndim == 4:
         kind = "conv_lstm"  # Keras 1 ConvLSTM2D without config: 4-D W arrays
     order = PER_GATE_STORAGE_ORDER[kind]
@@ -253,7 +253,7 @@ def _per_gate_blocks(record: CellRecord, config_kind: str | None,
         raise CorruptFileError(f"layer {record.name}: {len(weights)} per-gate tensors for a {kind} cell")
     by_role: dict[tuple[str, str], StoredTensor] = {}
     for position, tensor in enumerate(weights):
-        match = _PER_GATE_NAME.search(tensor.name) if tensor.name else None
+        match = PER_GATE_NAME.search(tensor.name) if tensor.name else None
         if match and match.group(2) in order:
             role = (match.group(1), match.group(2))
         else:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..layouts import LAYOUTS
 from ..model import RecurrentLayer
 from .base import ExportedArray, ExportGroup
 from .framework import (
@@ -28,9 +29,6 @@ from .framework import (
     layer_dtype,
     zeros_like_bias,
 )
-
-GATE_ORDER: dict[str, tuple[str, ...]] = {"lstm": ("i", "o", "f", "c"), "gru": ("z", "r", "h"), "simple_rnn": ("h",)}
-OPS = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "RNN"}
 
 
 class OnnxLayout(FrameworkLayout):
@@ -48,7 +46,7 @@ class OnnxLayout(FrameworkLayout):
 
     def build(self, unit: Unit) -> ExportGroup:
         first = unit.first
-        order = GATE_ORDER[first.cell]
+        order = LAYOUTS[first.cell].targets[self.name].gate_order
         dtype = layer_dtype(first)
         if unit.bidirectional:
             direction = "bidirectional"
@@ -77,7 +75,7 @@ class OnnxLayout(FrameworkLayout):
             notes.append(f"{first.name}: Keras go_backwards returns outputs in processing (reversed) order; "
                          "ONNX direction=reverse returns Y in input time order")
         target = {
-            "op_type": OPS[first.cell],
+            "op_type": LAYOUTS[first.cell].targets[self.name].op,
             "attributes": attributes,
             "inputs": [a.name for a in arrays],
             "input_size": first.tensor("kernel", first.gates[0]).shape[0],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..layouts import LAYOUTS
 from ..model import RecurrentLayer
 from .base import ExportedArray, ExportGroup
 from .framework import (
@@ -25,10 +26,6 @@ from .framework import (
     layer_dtype,
     zeros_like_bias,
 )
-
-#: Keras gate letters in PyTorch's block order.
-GATE_ORDER: dict[str, tuple[str, ...]] = {"lstm": ("i", "f", "c", "o"), "gru": ("r", "z", "h"), "simple_rnn": ("h",)}
-MODULES = {"lstm": "torch.nn.LSTM", "gru": "torch.nn.GRU", "simple_rnn": "torch.nn.RNN"}
 
 
 class PyTorchLayout(FrameworkLayout):
@@ -50,7 +47,7 @@ class PyTorchLayout(FrameworkLayout):
 
     def build(self, unit: Unit) -> ExportGroup:
         first = unit.first
-        order = GATE_ORDER[first.cell]
+        order = LAYOUTS[first.cell].targets[self.name].gate_order
         arrays: list[ExportedArray] = []
         for layer, suffix in zip(unit.layers, ("", "_reverse"), strict=False):
             dtype = layer_dtype(layer)
@@ -82,7 +79,7 @@ class PyTorchLayout(FrameworkLayout):
         if not unit.bidirectional and go_backwards(first):
             notes.append(f"{first.name}: Keras go_backwards=True; PyTorch has no such flag: feed the input "
                          "reversed in time (torch.flip(x, [1])); outputs then come in Keras's processing order")
-        target = {"module": MODULES[first.cell], "kwargs": kwargs,
+        target = {"module": LAYOUTS[first.cell].targets[self.name].op, "kwargs": kwargs,
                   "gate_order": {"keras": list(order), "pytorch": _torch_letters(first.cell)}}
         return ExportGroup(name=unit.name, cell=first.cell, units=first.units, layers=list(unit.layers),
                            arrays=arrays, target=target, notes=notes)

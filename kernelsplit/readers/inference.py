@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import re
 
-from ..layouts import GATE_COUNT_TO_KIND
+from ..layouts import GATE_COUNT_TO_KIND, LAYOUTS
 from .base import CellRecord, StoredTensor
 
-_PER_GATE = re.compile(r"(?:^|[_/])([WUb])_([icfozrh])(?::\d+)?$")
-_PER_GATE_PATTERNS = {"lstm": "icfo", "gru": "zrh"}
+#: A Keras 0.x/1.x per-gate weight name: ``lstm_1_W_i``, ``gru_2_U_z:0``...
+PER_GATE_NAME = re.compile(r"(?:^|[_/])([WUb])_([icfozrh])(?::\d+)?$")
+#: Cells Keras 1 stored per gate, told apart by the gates in their names (ConvLSTM2D is named like
+#: an LSTM: its kernels' rank tells it apart later).
+_PER_GATE_PATTERNS = {kind: LAYOUTS[kind].keras1_storage_order for kind in ("lstm", "gru")}
 
 
 def _per_gate_run(tensors: list[StoredTensor], start: int) -> tuple[str, int] | None:
@@ -24,7 +27,7 @@ def _per_gate_run(tensors: list[StoredTensor], start: int) -> tuple[str, int] | 
         run = tensors[start:start + count]
         if len(run) < count:
             continue
-        named = [_PER_GATE.search(t.name) for t in run]
+        named = [PER_GATE_NAME.search(t.name) for t in run]
         if all(named):
             if [m.group(2) for m in named[::3]] == list(gates) and \
                     all(m.group(1) == "WUb"[k % 3] for k, m in enumerate(named)):
