@@ -58,6 +58,16 @@ class GateTensor:
         return tensor_stats(self.array)
 
 
+@dataclass(frozen=True)
+class Mismatch:
+    """The stored config and the stored tensors disagree; kernelsplit cuts by the tensors."""
+
+    key: str  #: ``units`` or ``cell``
+    config: Any
+    stored: Any
+    message: str
+
+
 @dataclass
 class RecurrentLayer:
     """One recurrent cell's weights, split into gate blocks."""
@@ -76,6 +86,8 @@ class RecurrentLayer:
     conversion: str | None = None
     notes: list[str] = field(default_factory=list)
     input_dim: int | None = None
+    #: Where the config contradicts the shapes (also listed in ``notes``).
+    mismatches: list[Mismatch] = field(default_factory=list)
 
     @property
     def layout(self) -> CellLayout:

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import CorruptFileError, UnsupportedError
 from ..layouts import CLASS_TO_KIND, GATE_COUNT_TO_KIND, LAYOUTS
-from ..model import GateTensor, RecurrentLayer
+from ..model import GateTensor, Mismatch, RecurrentLayer
 from ..readers.base import CellRecord, StoredTensor
 from ..readers.inference import PER_GATE_NAME
 
@@ -134,11 +134,15 @@ def build_layer(record: CellRecord) -> RecurrentLayer:
         blocks, kind, units = _per_gate_blocks(record, config_kind, notes)
     else:
         blocks, kind, units, storage = _fused_blocks(record, config_kind, storage, notes)
+    mismatches = []
     if config_kind and config_kind != kind:
-        notes.append(f"config says {record.class_name} ({config_kind}) but the stored shapes are {kind}")
+        mismatches.append(Mismatch("cell", config_kind, kind, f"config says {record.class_name} "
+                                   f"({config_kind}) but the stored shapes are {kind}"))
     config_units = record.config.get("units")
-    if isinstance(config_units, int) and config_units != units:
-        notes.append(f"config says units={config_units} but the stored shapes give units={units}")
+    if isinstance(config_units, int) and not isinstance(config_units, bool) and config_units != units:
+        mismatches.append(Mismatch("units", config_units, units, f"config says units={config_units} "
+                                   f"but the stored shapes give units={units}"))
+    notes += [m.message for m in mismatches]
     input_dim = int(blocks[0].array.shape[-2]) if blocks and blocks[0].part == "kernel" else None
     tensors = [GateTensor(b.part, b.gate, b.array, b.source, b.dtype, b.raw) for b in blocks]
     return RecurrentLayer(
@@ -153,6 +157,7 @@ def build_layer(record: CellRecord) -> RecurrentLayer:
         conversion=None if storage == "fused" else storage,
         notes=notes,
         input_dim=input_dim,
+        mismatches=mismatches,
     )
 
 

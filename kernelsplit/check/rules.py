@@ -18,7 +18,6 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..layouts import CLASS_TO_KIND
 from ..model import Artifact, GateTensor, RecurrentLayer
 
 SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
@@ -464,16 +463,11 @@ class ConfigMismatch(Rule):
 
     def check(self, artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
         for layer in artifact.layers:
-            if layer.inferred:
-                continue
-            units = layer.config.get("units")
-            if isinstance(units, int) and not isinstance(units, bool) and units != layer.units:
-                yield Hit(f"config says units={units} but the stored shapes give units={layer.units}",
-                          layer.name, value=float(units), threshold=float(layer.units))
-            kind = CLASS_TO_KIND.get(layer.class_name)
-            if kind is not None and kind != layer.cell:
-                yield Hit(f"config says {layer.class_name} ({kind}) but the stored shapes are {layer.cell}",
-                          layer.name)
+            for mismatch in layer.mismatches:  # found once, where the split compares them
+                numeric = mismatch.key == "units"
+                yield Hit(mismatch.message, layer.name,
+                          value=float(mismatch.config) if numeric else None,
+                          threshold=float(mismatch.stored) if numeric else None)
 
 
 class InferredLayer(Rule):

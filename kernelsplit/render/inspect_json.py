@@ -48,6 +48,7 @@ def layer_dict(layer: RecurrentLayer, tensors: list[GateTensor]) -> dict[str, An
         "conversion": layer.conversion,
         "config": jsonable(layer.config),
         "notes": list(layer.notes),
+        "mismatches": [{"key": m.key, "config": m.config, "stored": m.stored} for m in layer.mismatches],
         "tensors": [tensor_dict(t) for t in tensors],
     }
 
