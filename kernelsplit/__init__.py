@@ -4,24 +4,43 @@
 >>> artifact = kernelsplit.open("model.h5")            # doctest: +SKIP
 >>> layer = artifact.layers[0]                         # doctest: +SKIP
 >>> layer.tensor("kernel", "f").array                  # the forget gate's W_f  # doctest: +SKIP
+
+The public names are loaded on first use, so ``kernelsplit --help`` and the CLI's start-up do
+not pay for numpy until a command needs it.
 """
 
 from __future__ import annotations
 
-from ._version import __version__
-from .api import open_artifact as open
-from .api import try_open
-from .errors import KernelsplitError
-from .layouts import LAYOUTS
-from .model import Artifact, GateTensor, RecurrentLayer
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-           "LAYOUTS",
-           "Artifact",
-           "GateTensor",
-           "KernelsplitError",
-           "RecurrentLayer",
-           "__version__",
-           "open",
-           "try_open",
-]
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from .api import open_artifact as open
+    from .api import try_open
+    from .errors import KernelsplitError
+    from .layouts import LAYOUTS
+    from .model import Artifact, GateTensor, RecurrentLayer
+
+_LAZY = {
+    "open": ("api", "open_artifact"),
+    "try_open": ("api", "try_open"),
+    "KernelsplitError": ("errors", "KernelsplitError"),
+    "LAYOUTS": ("layouts", "LAYOUTS"),
+    "Artifact": ("model", "Artifact"),
+    "GateTensor": ("model", "GateTensor"),
+    "RecurrentLayer": ("model", "RecurrentLayer"),
+}
+
+__all__ = ["LAYOUTS", "Artifact", "GateTensor", "KernelsplitError", "RecurrentLayer", "__version__", "open",
+           "try_open"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'kernelsplit' has no attribute {name!r}")
+    module, attribute = _LAZY[name]
+    value = getattr(import_module(f".{module}", __name__), attribute)
+    globals()[name] = value
+    return value

@@ -40,8 +40,10 @@ def read_checkpoint_path(path: Path) -> ReadResult:
     return _to_result(read_checkpoint(resolve_checkpoint_prefix(path)), "tf-checkpoint")
 
 
-def _stored(contents: SavedModelContents, variable: BundleVariable) -> StoredTensor:
-    values, raw = contents.read_with_raw(variable)
+def _stored(contents: SavedModelContents, variable: BundleVariable,
+            already_read: dict[str, tuple[np.ndarray, np.ndarray | None]] | None = None) -> StoredTensor:
+    cached = (already_read or {}).get(variable.key)
+    values, raw = cached if cached is not None else contents.read_with_raw(variable)
     key = variable.key.removesuffix("/.ATTRIBUTES/VARIABLE_VALUE")
     return StoredTensor(np.asarray(values), f"variables:{key}", variable.dtype, raw,
                         name=variable.path[-1] if variable.path else variable.full_name)
@@ -108,6 +110,7 @@ def _bind_with_metadata(contents: SavedModelContents, result: ReadResult) -> Non
 def _bind_inferred(contents: SavedModelContents, result: ReadResult) -> None:
     groups: dict[tuple[str, ...], list[BundleVariable]] = {}
     seen: dict[str, np.ndarray] = {}
+    already_read: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
     for variable in contents.variables:
         if variable.path and variable.path[0] in ("keras_api", "optimizer"):
             continue
@@ -115,10 +118,11 @@ def _bind_inferred(contents: SavedModelContents, result: ReadResult) -> None:
         full = variable.full_name or "/".join(variable.path)
         if not structural:
             # Keras 3 export lists each weight twice (variables/N and _all_variables/N).
-            values = contents.read(variable)
+            values, raw = contents.read_with_raw(variable)
             if full in seen and np.array_equal(seen[full], values):
                 continue
             seen[full] = values
+            already_read[variable.key] = (values, raw)
         key = variable.path[:-1] if structural else tuple(full.split("/")[:-1])
         groups.setdefault(key, []).append(variable)
     for key, members in groups.items():
@@ -128,4 +132,4 @@ def _bind_inferred(contents: SavedModelContents, result: ReadResult) -> None:
             continue
         ordered = [by_role[r] for r in _ROLES if r in by_role]
         first = ordered[0].full_name.split("/")[0] if ordered[0].full_name else "/".join(key)
-        result.cells.extend(infer_cells(first, [_stored(contents, v) for v in ordered]))
+        result.cells.extend(infer_cells(first, [_stored(contents, v, already_read) for v in ordered]))
