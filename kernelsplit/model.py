@@ -31,8 +31,12 @@ class GateTensor:
     part: str
     gate: str
     array: np.ndarray
-    #: Where the block lives in the file, e.g. ``model_weights/lstm/lstm/lstm_cell/kernel:0[:, 8:16]``.
-    source: str
+    #: The stored tensor the block comes from, e.g. ``model_weights/lstm/lstm/lstm_cell/kernel:0``.
+    stored_path: str
+    #: The block's slice of it, e.g. ``[:, 8:16]``; empty when the block is a whole stored tensor
+    #: (Keras 1 per-gate arrays). CuDNN and Keras 1 ``th`` blocks are re-laid out copies of that
+    #: slice (``RecurrentLayer.conversion`` says so).
+    selection: str
     #: The stored dtype name (``bfloat16`` is decoded to float32 values for arithmetic).
     dtype: str
     #: The stored words when ``array`` had to be decoded (bfloat16), so digests stay byte-exact.
@@ -41,6 +45,11 @@ class GateTensor:
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(int(n) for n in self.array.shape)
+
+    @property
+    def source(self) -> str:
+        """Where the block lives in the file: ``stored_path`` + ``selection``."""
+        return self.stored_path + self.selection
 
     @cached_property
     def sha256(self) -> str:

@@ -36,7 +36,9 @@ class _Block:
     part: str
     gate: str
     array: np.ndarray
-    source: str
+    path: str
+    #: The block's slice of the stored tensor (``[:, 4:8]``); empty when it is the whole tensor.
+    selection: str
     dtype: str
     raw: np.ndarray | None
 
@@ -64,7 +66,8 @@ def _split_last_axis(part: str, tensor: StoredTensor, gates: tuple[str, ...], un
             part=part,
             gate=gate,
             array=array[..., start:stop],
-            source=tensor.source + _slice_label(tensor.array.ndim, lead, start, stop),
+            path=tensor.source,
+            selection=_slice_label(tensor.array.ndim, lead, start, stop),
             dtype=tensor.dtype,
             raw=raw[..., start:stop] if raw is not None else None,
         ))
@@ -144,7 +147,7 @@ def build_layer(record: CellRecord) -> RecurrentLayer:
                                    f"but the stored shapes give units={units}"))
     notes += [m.message for m in mismatches]
     input_dim = int(blocks[0].array.shape[-2]) if blocks and blocks[0].part == "kernel" else None
-    tensors = [GateTensor(b.part, b.gate, b.array, b.source, b.dtype, b.raw) for b in blocks]
+    tensors = [GateTensor(b.part, b.gate, b.array, b.path, b.selection, b.dtype, b.raw) for b in blocks]
     return RecurrentLayer(
         name=record.name,
         class_name=record.class_name or _inferred_class(kind, storage),
@@ -240,8 +243,7 @@ def _cudnn_matrix_blocks(kernel: StoredTensor, recurrent: StoredTensor, gates: t
             else:
                 def convert(block: np.ndarray) -> np.ndarray:
                     return np.ascontiguousarray(block.T)
-            source = f"{tensor.source}[:, {start}:{stop}] (cuDNN layout, converted)"
-            blocks.append(_Block(part, gate, convert(stored), source, tensor.dtype,
+            blocks.append(_Block(part, gate, convert(stored), tensor.source, f"[:, {start}:{stop}]", tensor.dtype,
                                  convert(raw) if raw is not None else None))
     return blocks
 
@@ -281,7 +283,7 @@ def _per_gate_blocks(record: CellRecord, config_kind: str | None,
             if tensor.shape[-1] != units:
                 raise CorruptFileError(f"layer {record.name}: {tensor.source} has shape {tensor.shape}, "
                                        f"expected last axis {units}")
-            blocks.append(_Block(part, gate, tensor.array, tensor.source, tensor.dtype, tensor.raw))
+            blocks.append(_Block(part, gate, tensor.array, tensor.source, "", tensor.dtype, tensor.raw))
     if th:
         notes.append("Keras 1 dim_ordering='th' ConvLSTM2D: each W/U gate array (filters, stack, "
                      "rows, cols) transposed (2, 3, 1, 0) into Keras 2's (rows, cols, stack, filters)")
@@ -297,8 +299,7 @@ def _th_conv_block(part: str, gate: str, tensor: StoredTensor) -> _Block:
     """A th gate array as Keras 2 holds it: a transposed copy, not a view of the stored bytes."""
     def convert(array: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(np.transpose(array, _TH_TO_TF))
-    return _Block(part, gate, convert(tensor.array),
-                  f"{tensor.source} (dim_ordering th, transposed {_TH_TO_TF})", tensor.dtype,
+    return _Block(part, gate, convert(tensor.array), tensor.source, "", tensor.dtype,
                   convert(tensor.raw) if tensor.raw is not None else None)
 
 

@@ -31,6 +31,8 @@ def tensor_dict(tensor: GateTensor) -> dict[str, Any]:
         "dtype": tensor.dtype,
         "sha256": tensor.sha256,
         "source": tensor.source,
+        "stored_path": tensor.stored_path,
+        "selection": tensor.selection,
         "stats": tensor.stats,
     }
 

@@ -16,18 +16,14 @@ def _num(value: float | int | None) -> str:
     return f"{value:.4g}"
 
 
-def _slice_of(source: str) -> str:
-    head, sep, tail = source.rpartition("[")
-    return sep + tail if sep and head else ""
-
-
 def _stored_at(tensors: list[GateTensor]) -> list[str]:
-    seen: dict[str, str] = {}
+    """One caption line per part naming its stored tensor (Keras 1 stores one per gate)."""
+    paths: dict[str, list[str]] = {}
     for tensor in tensors:
-        head, sep, _ = tensor.source.rpartition("[")
-        path = head if sep else tensor.source
-        seen.setdefault(tensor.part, path)
-    return [f"{part}: {path}" for part, path in seen.items()]
+        known = paths.setdefault(tensor.part, [])
+        if tensor.stored_path not in known:
+            known.append(tensor.stored_path)
+    return [f"{part}: {', '.join(found)}" for part, found in paths.items()]
 
 
 def render(entries: list[tuple[Artifact, list[tuple[RecurrentLayer, list[GateTensor]]]]],
@@ -86,7 +82,7 @@ def _row(tensor: GateTensor, gate_name: str) -> tuple[list[str], bool]:
     cells = [
         tensor.part,
         f"{tensor.gate} ({gate_name})",
-        _slice_of(tensor.source),
+        tensor.selection or "(whole)",
         "×".join(str(n) for n in tensor.shape),
         tensor.dtype,
         _num(stats["min"]), _num(stats["max"]), _num(stats["mean"]), _num(stats["std"]),
