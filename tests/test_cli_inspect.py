@@ -96,3 +96,14 @@ def test_no_color_env_and_python_m(tmp_path: Path) -> None:
 def test_lambda_layer_is_reported_not_run(fixture: Path) -> None:
     artifact = kernelsplit.open(fixture)
     assert any("Lambda" in name for name in artifact.executable_layers)
+
+
+def test_narrow_terminal_keeps_every_column_and_digit() -> None:
+    """Rich would elide digits ('-0.15…') or drop the Inf column to fit 60 columns."""
+    wide = run("inspect", str(ZOO_TFK), "--layer", "my_lstm", env={"COLUMNS": "250"}).stdout
+    narrow = run("inspect", str(ZOO_TFK), "--layer", "my_lstm", env={"COLUMNS": "60"}).stdout
+    assert "…" not in narrow
+    header = next(line for line in narrow.splitlines() if line.startswith("part"))
+    assert header.rstrip().endswith("Inf")
+    assert [line.rstrip() for line in narrow.splitlines() if "│" in line] == \
+        [line.rstrip() for line in wide.splitlines() if "│" in line]

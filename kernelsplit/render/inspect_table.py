@@ -48,8 +48,14 @@ def render(entries: list[tuple[Artifact, list[tuple[RecurrentLayer, list[GateTen
             console.print(Text("  executable layers (never run by kernelsplit): "
                                + ", ".join(artifact.executable_layers), style="yellow"))
         for layer, tensors in selected:
-            # Columns have min widths, so a narrow terminal wraps lines instead of eliding digits.
-            console.print(_table(layer, tensors, Table), crop=False)
+            table = _table(layer, tensors, Table)
+            # Rich would elide digits or drop whole columns to fit a narrow terminal: render at the
+            # table's natural width instead and let the terminal wrap.
+            natural = sum(c.min_width or 0 for c in table.columns) + 3 * (len(table.columns) - 1)
+            width = console.width
+            console.width = max(width, natural)
+            console.print(table, crop=False)
+            console.width = width
         console.print()
 
 
