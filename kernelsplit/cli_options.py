@@ -23,6 +23,21 @@ def selection_options(func: F) -> F:
     return func
 
 
+def expand_globs(paths: tuple[str, ...]) -> list[str]:
+    """Expand quoted globs (``'models/*.h5'``) as check does; a pattern matching nothing stays as
+    given so it is reported as not found."""
+    import glob
+    from pathlib import Path
+
+    expanded: list[str] = []
+    for raw in paths:
+        if not Path(raw).exists() and set(raw) & set("*?["):
+            expanded += sorted(glob.glob(raw, recursive=True)) or [raw]
+        else:
+            expanded.append(raw)
+    return expanded
+
+
 def paths_argument(func: F) -> F:
     return click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))(func)
 

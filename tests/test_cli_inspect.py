@@ -107,3 +107,10 @@ def test_narrow_terminal_keeps_every_column_and_digit() -> None:
     assert header.rstrip().endswith("Inf")
     assert [line.rstrip() for line in narrow.splitlines() if "│" in line] == \
         [line.rstrip() for line in wide.splitlines() if "│" in line]
+
+
+def test_quoted_globs_expand_like_check() -> None:
+    result = run("inspect", "--format", "json", str(FIXTURES / "keras3" / "conv*.keras"))
+    paths = [a["path"] for a in json.loads(result.stdout)["artifacts"]]
+    assert paths == sorted(str(p) for p in (FIXTURES / "keras3").glob("conv*.keras"))
+    assert len(paths) == 3

@@ -8,7 +8,7 @@ import click
 
 from .. import exitcodes
 from ..cli import COMMANDS, report_error
-from ..cli_options import format_option, paths_argument, selection_options
+from ..cli_options import expand_globs, format_option, paths_argument, selection_options
 from ..errors import UsageError
 
 COMMANDS_HELP = COMMANDS["inspect"]
@@ -17,7 +17,7 @@ COMMANDS_HELP = COMMANDS["inspect"]
 @click.command("inspect", help=COMMANDS_HELP)
 @paths_argument
 @selection_options
-@format_option(("table", "json"), "table")
+@format_option(("text", "json"), "text")
 def command(paths: tuple[str, ...], layers: tuple[str, ...], gates: tuple[str, ...],
             parts: tuple[str, ...], output_format: str) -> None:
     """Show every recurrent layer's gate matrices with shapes and statistics."""
@@ -32,7 +32,7 @@ def command(paths: tuple[str, ...], layers: tuple[str, ...], gates: tuple[str, .
     entries = []
     failed = False
     matched = 0
-    for path in paths:
+    for path in expand_globs(paths):
         artifact = try_open(path)
         if artifact.error is not None:
             failed = True
