@@ -243,3 +243,14 @@ def test_a_fifo_is_never_opened(tmp_path: Path) -> None:
     artifact = kernelsplit.try_open(fifo)  # would block forever if opened
     assert isinstance(artifact.error, NotAModelError)
     assert "regular file" in str(artifact.error)
+
+
+def test_zip_bomb_member_is_refused_before_inflating(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(ZOO_K3) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        zout.writestr("config.json", zin.read("config.json"))
+        zout.writestr("metadata.json", zin.read("metadata.json"))
+        zout.writestr("model.weights.h5", b"\0" * (80 << 20))  # 80 MiB of zeros deflate ~1000x
+    assert path.stat().st_size < 1 << 20
+    with pytest.raises(UnsafeFileError, match="zip bomb"):
+        kernelsplit.open(path)
