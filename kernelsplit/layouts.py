@@ -39,13 +39,6 @@ class CellLayout:
 
 PARTS: tuple[str, ...] = ("kernel", "recurrent_kernel", "bias", "recurrent_bias")
 
-PART_DESCRIPTIONS = {
-    "kernel": "input weights W (x @ W)",
-    "recurrent_kernel": "recurrent weights U (h @ U)",
-    "bias": "bias b (input side)",
-    "recurrent_bias": "recurrent-side bias (GRU reset_after row 1, CuDNN second half)",
-}
-
 LAYOUTS: dict[str, CellLayout] = {
     layout.kind: layout
     for layout in (

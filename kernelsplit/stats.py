@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-STAT_KEYS = ("min", "max", "mean", "std", "abs_max", "l2", "zeros", "nan", "inf")
 _RESCALE_ABOVE = 1e100
 
 

@@ -83,11 +83,3 @@ def stored_to_values(array: np.ndarray, dtype: str) -> np.ndarray:
     if dtype == "bfloat16":
         return (np.asarray(array, dtype="<u2").astype("<u4") << 16).view("<f4")
     return np.asarray(array)
-
-
-def values_to_stored(values: np.ndarray, dtype: str) -> np.ndarray:
-    """The inverse of :func:`stored_to_values` for values that are exactly representable."""
-    if dtype == "bfloat16":
-        words = np.asarray(values, dtype="<f4").view("<u4")
-        return (words >> 16).astype("<u2")
-    return np.asarray(values, dtype=np.dtype(dtype))

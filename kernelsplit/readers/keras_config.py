@@ -261,10 +261,6 @@ def walk_container(model: LayerConfig, display: str, v3_path: str,
         yield from walk_layer(sub, name, path, trainable)
 
 
-def top_level_layers(model: LayerConfig) -> list[LayerConfig]:
-    return model.sublayers or []
-
-
 _KERAS_MODULES = ("keras", "tf_keras", "tensorflow")
 
 

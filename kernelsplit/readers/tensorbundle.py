@@ -524,11 +524,6 @@ class TensorBundle:
         """The tensor's values (bfloat16 decoded to float32; strings as an object array of bytes)."""
         return self.read_with_raw(key)[0]
 
-    def read_raw(self, key: str) -> np.ndarray:
-        """The tensor as stored (bfloat16 as its uint16 words)."""
-        values, raw = self.read_with_raw(key)
-        return raw if raw is not None else values
-
     def read_strings(self, key: str) -> list[bytes]:
         """A DT_STRING tensor: ``[varint64 len]*n [masked crc32c of lengths] [bytes]``."""
         entry = self.entry(key)

@@ -11,10 +11,10 @@ import sys
 from typing import IO, Any
 
 
-def make_console(file: IO[str] | None = None, stderr: bool = False) -> Any:
+def make_console(file: IO[str] | None = None) -> Any:
     from rich.console import Console
 
-    stream = file or (sys.stderr if stderr else sys.stdout)
+    stream = file or sys.stdout
     is_tty = hasattr(stream, "isatty") and stream.isatty()
     width = None
     if not is_tty:
