@@ -13,6 +13,7 @@ import h5py
 import numpy as np
 
 from ..errors import CorruptFileError, UnsafeFileError
+from .base import StoredTensor
 
 #: Shape-bomb guard: all datasets read from one file may declare at most this multiple of the
 #: file's size, plus a slack for tiny files. Keras writes weights uncompressed (ratio 1), so only
@@ -143,3 +144,16 @@ def read_dataset(dataset: h5py.Dataset, where: str) -> tuple[np.ndarray, str, np
     if values.dtype.byteorder == ">":
         values = values.astype(values.dtype.newbyteorder("<"))
     return values, str(values.dtype), None
+
+
+def read_tensors(group: h5py.Group, names: list[str], where: str) -> list[StoredTensor]:
+    """The datasets ``names`` of ``group``, in that order (never HDF5's alphabetical order)."""
+    tensors = []
+    for name in names:
+        path = f"{where}/{name}" if where else name
+        dataset = child(group, name, path)
+        if not isinstance(dataset, h5py.Dataset):
+            raise CorruptFileError(f"{path} is missing or not a dataset")
+        values, dtype, raw = read_dataset(dataset, path)
+        tensors.append(StoredTensor(values, path, dtype, raw, name=name))
+    return tensors

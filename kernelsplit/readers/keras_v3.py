@@ -16,7 +16,7 @@ import h5py
 
 from ..errors import CorruptFileError, NotAModelError, UnsafeFileError
 from .base import CellRecord, ReadResult, StoredTensor
-from .h5safe import child, open_file, read_dataset
+from .h5safe import child, open_file, read_tensors
 from .inference import infer_cells
 from .keras_config import LayerConfig, executable_layers, walk_container
 
@@ -132,14 +132,7 @@ def numbered_tensors(group: h5py.Group, where: str) -> list[StoredTensor]:
     keys = list(group.keys())
     if not all(k.isdigit() for k in keys):
         raise CorruptFileError(f"{where} holds non-numbered entries {sorted(keys)[:5]}")
-    tensors = []
-    for key in sorted(keys, key=int):
-        dataset = child(group, key, f"{where}/{key}")
-        if not isinstance(dataset, h5py.Dataset):
-            raise CorruptFileError(f"{where}/{key} is not a dataset")
-        values, dtype, raw = read_dataset(dataset, f"{where}/{key}")
-        tensors.append(StoredTensor(values, f"{where}/{key}", dtype, raw, name=key))
-    return tensors
+    return read_tensors(group, sorted(keys, key=int), where)
 
 
 _SNAKE_TO_CLASS = {
@@ -148,7 +141,8 @@ _SNAKE_TO_CLASS = {
     "gru_cell": "GRUCell", "simple_rnn_cell": "SimpleRNNCell",
 }
 _DIRECTIONS = {"forward_layer": "forward", "backward_layer": "backward"}
-_SKIP_TOP = {"optimizer", "metrics", "vars"}
+#: Top-level store entries that never hold layer weights (optimizer slots, metrics, the root).
+SKIP_TOP = {"optimizer", "metrics", "vars"}
 
 
 def _bind_without_config(h5: h5py.File, result: ReadResult, prefix: str) -> ReadResult:
@@ -160,7 +154,7 @@ def _bind_without_config(h5: h5py.File, result: ReadResult, prefix: str) -> Read
 
     def visit(group: h5py.Group, path: list[str]) -> None:
         for key in sorted(group.keys()):
-            if not path and key in _SKIP_TOP:
+            if not path and key in SKIP_TOP:
                 continue
             where = "/".join([*path, key])
             entry = child(group, key, prefix + where)

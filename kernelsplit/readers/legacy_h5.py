@@ -13,23 +13,14 @@ import h5py
 
 from ..errors import CorruptFileError, UnsupportedError
 from .base import CellRecord, ReadResult, StoredTensor
-from .h5safe import child, read_dataset, str_attr, str_list_attr
+from .h5safe import child, read_tensors, str_attr, str_list_attr
 from .inference import infer_cells
 from .keras_config import LayerConfig, Owner, executable_layers, legacy_weight_order, walk_layer
 
 
 def layer_tensors(group: h5py.Group, where: str) -> list[StoredTensor]:
-    names = str_list_attr(group, "weight_names")
-    if names is None:
-        names = []
-    tensors = []
-    for name in names:
-        dataset = child(group, name, f"{where}/{name}")
-        if not isinstance(dataset, h5py.Dataset):
-            raise CorruptFileError(f"{where}: weight {name!r} listed in weight_names is missing")
-        values, dtype, raw = read_dataset(dataset, f"{where}/{name}")
-        tensors.append(StoredTensor(values, f"{where}/{name}", dtype, raw, name=name))
-    return tensors
+    """A layer group's tensors in ``weight_names`` order."""
+    return read_tensors(group, str_list_attr(group, "weight_names") or [], where)
 
 
 def read_legacy(h5: h5py.File, full_model: bool) -> ReadResult:
@@ -141,13 +132,7 @@ def read_keras0(h5: h5py.File) -> ReadResult:
         if not isinstance(group, h5py.Group):
             raise CorruptFileError(f"layer_{k} listed by nb_layers is missing")
         n_params = int(group.attrs.get("nb_params", len(group)))
-        tensors = []
-        for n in range(n_params):
-            dataset = child(group, f"param_{n}", f"layer_{k}/param_{n}")
-            if not isinstance(dataset, h5py.Dataset):
-                raise CorruptFileError(f"layer_{k}/param_{n} is missing")
-            values, dtype, raw = read_dataset(dataset, f"layer_{k}/param_{n}")
-            tensors.append(StoredTensor(values, f"layer_{k}/param_{n}", dtype, raw, name=f"param_{n}"))
+        tensors = read_tensors(group, [f"param_{n}" for n in range(n_params)], f"layer_{k}")
         for record in infer_cells(f"layer_{k}", tensors):
             _check_keras0_cell(record, f"layer_{k}")
             result.cells.append(record)

@@ -20,10 +20,9 @@ import h5py
 from ..errors import CorruptFileError, NotAModelError, UnsafeFileError
 from .base import ReadResult, StoredTensor
 from .h5safe import child, open_file
-from .keras_v3 import add_inferred_tensors, numbered_tensors
+from .keras_v3 import SKIP_TOP, add_inferred_tensors, numbered_tensors
 
 #: Root entries that are not layers (same as the unsharded no-config walk).
-_SKIP_TOP = {"optimizer", "metrics", "vars"}
 
 
 def _load_index(path: Path) -> dict[str, Any]:
@@ -96,7 +95,7 @@ def read_sharded(path: Path) -> ReadResult:
             if parts[-1] != "vars" or ".." in parts or not inner:
                 raise CorruptFileError(f"weight_map key {key!r} is not a '/.../vars' store path")
             owner = parts[:-1]
-            if not owner or owner[0] in _SKIP_TOP:
+            if not owner or owner[0] in SKIP_TOP:
                 continue
             tensors = _merged_tensors(shards, inner, _shard_names(key, weight_map[key]))
             if tensors:
