@@ -123,9 +123,13 @@ class RecurrentLayer:
     def gate_arrays(self, part: str) -> dict[str, np.ndarray]:
         return {t.gate: t.array for t in self.tensors if t.part == part}
 
-    def fused(self, part: str) -> np.ndarray:
-        """The part with its gate blocks concatenated again in canonical order."""
-        blocks = [self.tensor(part, gate).array for gate in self.gates]
+    def fused(self, part: str, order: tuple[str, ...] | None = None, stored: bool = False) -> np.ndarray:
+        """The part's gate blocks concatenated again, in canonical order or in ``order``.
+
+        ``stored=True`` concatenates the stored words (bfloat16 stays 16-bit) instead of values.
+        """
+        blocks = [(t.stored_bytes_array if stored else t.array)
+                  for t in (self.tensor(part, gate) for gate in (order or self.gates))]
         return np.concatenate(blocks, axis=-1)
 
 

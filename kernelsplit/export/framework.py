@@ -147,8 +147,7 @@ def common_refusal(layer: RecurrentLayer, target: str) -> str | None:
 
 def fused(layer: RecurrentLayer, part: str, order: tuple[str, ...]) -> np.ndarray:
     """The part's stored blocks concatenated on the gate axis in ``order`` (Keras gate letters)."""
-    blocks = [layer.tensor(part, gate).stored_bytes_array for gate in order]
-    return np.concatenate(blocks, axis=-1)
+    return layer.fused(part, order, stored=True)
 
 
 def zeros_like_bias(layer: RecurrentLayer) -> np.ndarray:
