@@ -77,18 +77,37 @@ def test_fixture_blocks_are_views_of_the_file_bytes() -> None:
                 assert np.array_equal(stored[selector], tensor.array), tensor.source
 
 
-def test_inspect_never_imports_tensorflow_or_keras() -> None:
+def _every_fixture_file() -> list[str]:
+    """Every file of every fixture manifest: all formats, SavedModel and checkpoints included."""
+    import json
+
+    paths = []
+    for manifest in sorted(FIXTURES.glob("*/manifest.json")):
+        for entry in json.loads(manifest.read_text())["files"]:
+            paths.append(str(manifest.parent / entry["path"]))
+    return paths
+
+
+def test_no_command_imports_tensorflow_or_keras(tmp_path) -> None:
+    files = _every_fixture_file()
+    assert len(files) > 30
     code = textwrap.dedent(f"""
         import sys
         import kernelsplit
         from click.testing import CliRunner
         from kernelsplit.cli import cli
-        for path in {[str(p) for p in sorted(FIXTURES.glob('*/*')) if p.suffix in ('.h5', '.keras')]!r}:
-            kernelsplit.try_open(path)
-        CliRunner().invoke(cli, ["inspect", "--format", "json", {str(FIXTURES / 'keras3' / 'zoo.keras')!r}])
-        CliRunner().invoke(cli, ["inspect", {str(FIXTURES / 'tf_keras' / 'zoo.h5')!r}])
+        for path in {files!r}:
+            assert kernelsplit.try_open(path).error is None, path
+        runner = CliRunner()
+        runner.invoke(cli, ["inspect", "--format", "json", *{files!r}])
+        runner.invoke(cli, ["check", "--format", "json", {str(FIXTURES)!r}])
+        runner.invoke(cli, ["diff", {str(FIXTURES / 'tf_keras' / 'zoo.h5')!r},
+                            {str(FIXTURES / 'tf_keras' / 'zoo.keras')!r}])
+        runner.invoke(cli, ["export", {str(FIXTURES / 'tf_keras' / 'zoo.h5')!r}, "--layout", "pytorch",
+                            "--skip-unsupported", "-o", {str(tmp_path / 'out')!r}])
         loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf_keras"))
         print(loaded)
     """)
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert completed.stdout.strip() == "[]", completed.stdout
+    assert (tmp_path / "out" / "manifest.json").is_file()  # the commands really ran
