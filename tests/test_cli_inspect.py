@@ -114,3 +114,29 @@ def test_quoted_globs_expand_like_check() -> None:
     paths = [a["path"] for a in json.loads(result.stdout)["artifacts"]]
     assert paths == sorted(str(p) for p in (FIXTURES / "keras3").glob("conv*.keras"))
     assert len(paths) == 3
+
+
+def test_lambda_bytecode_that_would_write_a_file_is_never_run(tmp_path: Path) -> None:
+    """Plant Lambda bytecode with a side effect, as Keras's func_dump stores it, then inspect.
+
+    tf-keras 2.21's load_model would marshal.loads and call it (FORMATS.md §7); kernelsplit must
+    only list the layer.
+    """
+    import base64
+    import marshal
+    import shutil
+
+    import h5py
+
+    canary = tmp_path / "pwned"
+    payload = compile(f"open({str(canary)!r}, 'w').write('ran')", "<lambda>", "exec")
+    path = Path(shutil.copy(ZOO_TFK, tmp_path / "evil.h5"))
+    with h5py.File(path, "r+") as h5:
+        config = json.loads(h5.attrs["model_config"])
+        lam = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Lambda")
+        lam["config"]["function"] = [base64.b64encode(marshal.dumps(payload)).decode(), None, None]
+        h5.attrs["model_config"] = json.dumps(config)
+    for command in (["inspect"], ["inspect", "--format", "json"], ["check"], ["export", "-o", str(tmp_path / "x")]):
+        CliRunner().invoke(cli, [*command, str(path)])
+    assert not canary.exists()
+    assert kernelsplit.open(path).executable_layers == ["lam (Lambda)"]
