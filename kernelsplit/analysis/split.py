@@ -30,7 +30,6 @@ PER_GATE_STORAGE_ORDER: dict[str, tuple[str, ...]] = {
 }
 
 
-
 @dataclass(frozen=True)
 class _Block:
     part: str
@@ -230,21 +229,22 @@ def _cudnn_matrix_blocks(kernel: StoredTensor, recurrent: StoredTensor, gates: t
     ``block.reshape(u, in).T``; each recurrent (u, u) block is transposed. These are copies, not
     views: the stored bytes of a block are not the Keras block's bytes.
     """
-    blocks = []
     input_dim = kernel.shape[0]
-    for part, tensor in (("kernel", kernel), ("recurrent_kernel", recurrent)):
+
+    def input_block(block: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(np.ascontiguousarray(block).reshape(units, input_dim).T)
+
+    def recurrent_block(block: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(block.T)
+
+    blocks = []
+    for part, tensor, convert in (("kernel", kernel, input_block),
+                                  ("recurrent_kernel", recurrent, recurrent_block)):
         for index, gate in enumerate(gates):
             start, stop = index * units, (index + 1) * units
-            stored = tensor.array[:, start:stop]
             raw = tensor.raw[:, start:stop] if tensor.raw is not None else None
-            if part == "kernel":
-                def convert(block: np.ndarray) -> np.ndarray:
-                    return np.ascontiguousarray(np.ascontiguousarray(block).reshape(units, input_dim).T)
-            else:
-                def convert(block: np.ndarray) -> np.ndarray:
-                    return np.ascontiguousarray(block.T)
-            blocks.append(_Block(part, gate, convert(stored), tensor.source, f"[:, {start}:{stop}]", tensor.dtype,
-                                 convert(raw) if raw is not None else None))
+            blocks.append(_Block(part, gate, convert(tensor.array[:, start:stop]), tensor.source,
+                                 f"[:, {start}:{stop}]", tensor.dtype, convert(raw) if raw is not None else None))
     return blocks
 
 
