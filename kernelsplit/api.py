@@ -44,7 +44,28 @@ def sniff(path: Path) -> str:
 
 def read(path: str | os.PathLike[str]) -> ReadResult:
     """Run the reader that fits the content of ``path`` (no splitting yet)."""
+    from .readers.h5safe import read_budget
+
     target = Path(path)
+    with read_budget(lambda: _disk_bytes(target)):
+        return _dispatch(target)
+
+
+def _disk_bytes(target: Path) -> int:
+    """What the artifact occupies on disk: the file and its sibling shards, or the whole folder."""
+    try:
+        if target.is_file():
+            size = target.stat().st_size
+            if target.suffix == ".json":  # a sharded index: its shards sit beside it
+                size += sum(p.stat().st_size for p in target.parent.glob("*.h5") if p.is_file())
+            return size
+        folder = target if target.is_dir() else target.parent
+        return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    except OSError:
+        return 0
+
+
+def _dispatch(target: Path) -> ReadResult:
     if not target.exists():
         if Path(f"{target}.index").exists():  # a TF checkpoint prefix such as ckpt/ckpt
             return _read_checkpoint(target)

@@ -254,3 +254,35 @@ def test_zip_bomb_member_is_refused_before_inflating(tmp_path: Path) -> None:
     assert path.stat().st_size < 1 << 20
     with pytest.raises(UnsafeFileError, match="zip bomb"):
         kernelsplit.open(path)
+
+
+def test_shape_bomb_budget_spans_all_shards(tmp_path: Path) -> None:
+    """Each shard alone stays under its own file's allowance; together they would take ~1 GB."""
+    weight_map = {}
+    for k in range(16):
+        shard = f"bomb_{k:05d}.weights.h5"
+        with h5py.File(tmp_path / shard, "w") as h5:
+            h5.create_dataset(f"layers/lstm_{k}/cell/vars/0", shape=(4096, 4096), dtype="f4")  # 64 MiB, unwritten
+            h5.create_dataset(f"layers/lstm_{k}/cell/vars/1", data=np.zeros((1, 4), "f4"))
+        weight_map[f"/layers/lstm_{k}/cell/vars"] = shard
+    index = tmp_path / "bomb.weights.json"
+    index.write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
+    with pytest.raises(UnsafeFileError, match="shape bomb"):
+        kernelsplit.open(index)
+
+
+def test_shape_bomb_budget_uses_the_zip_size_not_the_inflated_member(tmp_path: Path) -> None:
+    """A deflated .keras whose 60 MiB weights file is mostly zeros must not buy a 1 GB allowance."""
+    weights = tmp_path / "model.weights.h5"
+    with h5py.File(weights, "w") as h5:
+        h5.create_dataset("padding", data=np.zeros(60 << 18, "f4"))  # 60 MiB of zeros, stored
+        h5.create_dataset("layers/lstm/cell/vars/0", shape=(16384, 16384), dtype="f4")  # 1 GiB, unwritten
+        h5.create_dataset("layers/lstm/cell/vars/1", data=np.zeros((1, 4), "f4"))
+    path = tmp_path / "padded.keras"
+    with zipfile.ZipFile(ZOO_K3) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name in ("config.json", "metadata.json"):
+            zout.writestr(name, zin.read(name))
+        zout.write(weights, "model.weights.h5")
+    assert path.stat().st_size < 2 << 20
+    with pytest.raises(UnsafeFileError, match="shape bomb"):
+        kernelsplit.open(path)

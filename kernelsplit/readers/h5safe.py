@@ -7,6 +7,10 @@ disk nor allocate memory out of proportion to its own size.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import h5py
@@ -15,26 +19,47 @@ import numpy as np
 from ..errors import CorruptFileError, UnsafeFileError
 from .base import StoredTensor
 
-#: Shape-bomb guard: all datasets read from one file may declare at most this multiple of the
-#: file's size, plus a slack for tiny files. Keras writes weights uncompressed (ratio 1), so only
-#: a crafted file (unallocated or gzip'ed-zero datasets) comes near it.
+#: Shape-bomb guard: all datasets read for one artifact may declare at most this multiple of the
+#: artifact's size on disk (the .keras zip, all shards, the folder), plus a slack for tiny files.
+#: Keras writes weights uncompressed (ratio 1), so only a crafted file (unallocated or gzip'ed-zero
+#: datasets) comes near it.
 _BUDGET_RATIO = 16
 _BUDGET_SLACK = 64 << 20
-#: Bytes declared so far per open file (HDF5 file number, unique among open files).
-_declared: dict[tuple[int, int], int] = {}
+
+
+@dataclass
+class ReadBudget:
+    #: The artifact's bytes on disk, measured only once a dataset is actually read.
+    disk_bytes: Callable[[], int]
+    limit: int | None = None
+    spent: int = 0
+
+    def charge(self, declared: int) -> None:
+        if self.limit is None:
+            self.limit = _BUDGET_RATIO * self.disk_bytes() + _BUDGET_SLACK
+        self.spent += declared
+
+
+_budget: ContextVar[ReadBudget | None] = ContextVar("kernelsplit_read_budget", default=None)
+
+
+@contextmanager
+def read_budget(disk_bytes: Callable[[], int]) -> Iterator[None]:
+    """Every dataset read inside shares one budget sized from the artifact's bytes on disk."""
+    token = _budget.set(ReadBudget(disk_bytes))
+    try:
+        yield
+    finally:
+        _budget.reset(token)
 
 
 def open_file(source: Any, what: str = "") -> h5py.File:
-    """Open HDF5 read-only and start its shape-bomb budget; ``what`` names an inner file."""
+    """Open HDF5 read-only; ``what`` names an inner file (a zip member, a shard) in errors."""
     try:
-        h5 = h5py.File(source, "r")
+        return h5py.File(source, "r")
     except (OSError, ValueError) as exc:
         inner = f" in {what}" if what else ""
         raise CorruptFileError(f"truncated or corrupt HDF5{inner} ({_first_line(exc)})") from None
-    if len(_declared) > 64:  # files are read one after another: forget the closed ones
-        _declared.clear()
-    _declared[h5.id.fileno] = 0
-    return h5
 
 
 def _first_line(exc: BaseException) -> str:
@@ -43,14 +68,13 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _charge(dataset: h5py.Dataset, declared: int, where: str) -> None:
-    file_id = dataset.file.id
-    key = file_id.fileno
-    total = _declared.get(key, 0) + declared
-    size = file_id.get_filesize()
-    if total > _BUDGET_RATIO * size + _BUDGET_SLACK:
-        raise UnsafeFileError(f"dataset {where} brings the declared weights to {total} bytes in a "
-                              f"{size}-byte file (refused as a shape bomb)")
-    _declared[key] = total
+    budget = _budget.get()
+    if budget is None:  # a reader used on its own: judge each dataset against its file
+        budget = ReadBudget(dataset.file.id.get_filesize)
+    budget.charge(declared)
+    if budget.limit is not None and budget.spent > budget.limit:
+        raise UnsafeFileError(f"dataset {where} brings the declared weights to {budget.spent} bytes, "
+                              f"past {budget.limit} for this artifact's size (refused as a shape bomb)")
 
 
 def decode_str(value: Any) -> str:

@@ -22,8 +22,6 @@ from .base import ReadResult, StoredTensor
 from .h5safe import child, open_file
 from .keras_v3 import SKIP_TOP, add_inferred_tensors, numbered_tensors
 
-#: Root entries that are not layers (same as the unsharded no-config walk).
-
 
 def _load_index(path: Path) -> dict[str, Any]:
     try:
