@@ -286,3 +286,33 @@ def test_shape_bomb_budget_uses_the_zip_size_not_the_inflated_member(tmp_path: P
     assert path.stat().st_size < 2 << 20
     with pytest.raises(UnsafeFileError, match="shape bomb"):
         kernelsplit.open(path)
+
+
+def _legacy_with_lstm_config(tmp: Path, name: str, edit) -> Path:
+    path = Path(shutil.copy(ZOO_TFK, tmp / name))
+    with h5py.File(path, "r+") as h5:
+        config = json.loads(h5.attrs["model_config"])
+        edit(next(layer for layer in config["config"]["layers"] if layer["name"] == "my_lstm")["config"])
+        h5.attrs["model_config"] = json.dumps(config)
+    return path
+
+
+@pytest.mark.parametrize("command", [["inspect", "--format", "json"], ["check", "--format", "json"],
+                                     ["export", "--layout", "pytorch", "--skip-unsupported"]])
+def test_config_values_nested_deep_or_too_big_for_a_float(tmp_path: Path, command: list[str]) -> None:
+    def edit(config: dict) -> None:
+        nested: list = []
+        for _ in range(800):  # json.dumps itself stops near 1000 levels
+            nested = [nested]
+        config["kernel_size"] = nested
+        config["units"] = 10**400
+
+    path = _legacy_with_lstm_config(tmp_path, "deep.h5", edit)
+    extra = ["-o", str(tmp_path / "out")] if command[0] == "export" else []
+    result = CliRunner().invoke(cli, [*command, str(path), *extra])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "internal error" not in result.stderr
+    if command[0] != "export":
+        json.loads(result.stdout)
+    if command[0] == "check":  # units=10**400 contradicts the shapes: a finding, not a crash
+        assert any(f["code"] == "KS108" for f in json.loads(result.stdout)["findings"])

@@ -127,18 +127,29 @@ def discover(paths: tuple[str, ...] | list[str]) -> tuple[list[Candidate], list[
     return unique, errors
 
 
-def check_artifact(artifact: Artifact, config: Config) -> list[Finding]:
+class RuleFailure(KernelsplitError):
+    """A rule raised on an artifact (a hostile value no rule anticipated); the others still ran."""
+
+
+def check_artifact(artifact: Artifact, config: Config) -> tuple[list[Finding], list[RuleFailure]]:
     ctx = RuleContext(thresholds=dict(config.thresholds))
     skip = config.ignore | config.ignored_for(artifact.path)
-    findings = []
+    findings: list[Finding] = []
+    failures: list[RuleFailure] = []
     for rule in RULES:
         if rule.code in skip:
             continue
         severity = config.severity.get(rule.code, rule.default_severity)
-        for hit in rule.check(artifact, ctx):
-            findings.append(Finding(rule.code, rule.name, severity, artifact.path, hit.detail, hit.layer,
-                                    hit.part, hit.gate, hit.value, hit.threshold, hit.units))
-    return findings
+        try:
+            hits = list(rule.check(artifact, ctx))
+        except Exception as exc:  # one rule must not end the CI gate
+            text = (str(exc).strip().splitlines() or [""])[0][:200]
+            failures.append(RuleFailure(f"rule {rule.code} {rule.name} failed on this file "
+                                        f"({type(exc).__name__}: {text})"))
+            continue
+        findings += [Finding(rule.code, rule.name, severity, artifact.path, hit.detail, hit.layer,
+                             hit.part, hit.gate, hit.value, hit.threshold, hit.units) for hit in hits]
+    return findings, failures
 
 
 def run_check(paths: tuple[str, ...] | list[str], config: Config, fail_on: str | None = None) -> CheckReport:
@@ -151,17 +162,10 @@ def run_check(paths: tuple[str, ...] | list[str], config: Config, fail_on: str |
         if artifact.error is not None:
             if not candidate.explicit and isinstance(artifact.error, NotAModelError):
                 continue
-            error = artifact.error
-            if not isinstance(error, KernelsplitError):
-                error = KernelsplitError(str(error))
-            report.errors.append((candidate.path, error))
+            report.errors.append((candidate.path, artifact.error))
             continue
-        try:
-            findings = check_artifact(artifact, config)
-        except Exception as exc:
-            report.errors.append((candidate.path, KernelsplitError(
-                f"a rule failed on this file ({type(exc).__name__}: {exc})")))
-            continue
+        findings, failures = check_artifact(artifact, config)
+        report.errors += [(candidate.path, failure) for failure in failures]
         report.artifacts.append(artifact)
         report.findings += findings
     return report

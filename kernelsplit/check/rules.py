@@ -464,10 +464,8 @@ class ConfigMismatch(Rule):
     def check(self, artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
         for layer in artifact.layers:
             for mismatch in layer.mismatches:  # found once, where the split compares them
-                numeric = mismatch.key == "units"
-                yield Hit(mismatch.message, layer.name,
-                          value=float(mismatch.config) if numeric else None,
-                          threshold=float(mismatch.stored) if numeric else None)
+                yield Hit(mismatch.message, layer.name, value=_as_float(mismatch.config),
+                          threshold=_as_float(mismatch.stored))
 
 
 class InferredLayer(Rule):
@@ -521,3 +519,13 @@ THRESHOLDS: dict[str, tuple[Rule, Threshold]] = {t.key: (r, t) for r in RULES fo
 def resolve_rule(key: str) -> Rule | None:
     """A rule by code (``KS103``, any case) or name (``abs-max``)."""
     return RULES_BY_CODE.get(key.upper()) or RULES_BY_NAME.get(key.lower())
+
+
+def _as_float(value: object) -> float | None:
+    """A finding's number, or None for non-numbers and integers too large for a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return None

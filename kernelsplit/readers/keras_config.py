@@ -124,6 +124,14 @@ def _activation_name(value: Any) -> Any:
     return value
 
 
+def _plain(value: Any) -> bool:
+    """A scalar or a short flat list of scalars: what these keys hold in any real config."""
+    scalar = (str, int, float, bool, type(None))
+    if isinstance(value, scalar):
+        return True
+    return isinstance(value, (list, tuple)) and len(value) <= 8 and all(isinstance(v, scalar) for v in value)
+
+
 def hyperparameters(cfg: dict[str, Any], class_name: str) -> dict[str, Any]:
     """The config keys that change the maths, with Keras 1 key names mapped to Keras 2 ones."""
     hyper: dict[str, Any] = {}
@@ -139,7 +147,7 @@ def hyperparameters(cfg: dict[str, Any], class_name: str) -> dict[str, Any]:
                 "unit_forget_bias", "stateful", "kernel_size", "strides", "padding", "data_format",
                 "dilation_rate", "implementation", "consume_less", "dim_ordering", "nb_row",
                 "nb_col", "border_mode", "subsample"):
-        if key in cfg:
+        if key in cfg and _plain(cfg[key]):
             hyper[key] = cfg[key]
     if class_name in ("GRU", "GRUCell", "GRUV1") and "reset_after" not in hyper:
         hyper["reset_after"] = False  # absent before Keras 2.1.5 / in v1 layers: False
