@@ -37,10 +37,16 @@ __all__ = ["LAYOUTS", "Artifact", "GateTensor", "KernelsplitError", "RecurrentLa
            "try_open"]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'kernelsplit' has no attribute {name!r}")
-    module, attribute = _LAZY[name]
-    value = getattr(import_module(f".{module}", __name__), attribute)
-    globals()[name] = value
-    return value
+def __dir__() -> list[str]:
+    return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})
+
+
+if not TYPE_CHECKING:  # type checkers see the imports above, so a typo stays an error for them
+
+    def __getattr__(name: str) -> Any:
+        if name not in _LAZY:
+            raise AttributeError(f"module 'kernelsplit' has no attribute {name!r}")
+        module, attribute = _LAZY[name]
+        value = getattr(import_module(f".{module}", __name__), attribute)
+        globals()[name] = value
+        return value

@@ -53,6 +53,9 @@ def cli() -> None:
 
 def main() -> None:
     """Console-script entry: no traceback ever reaches the user unless KERNELSPLIT_DEBUG is set."""
+    for stream in (sys.stdout, sys.stderr):  # an ASCII or cp1252 console must not crash a report
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     try:
         cli.main(prog_name="kernelsplit", standalone_mode=True)
     except SystemExit:

@@ -71,7 +71,7 @@ class GateTensor:
 class Mismatch:
     """The stored config and the stored tensors disagree; kernelsplit cuts by the tensors."""
 
-    key: str  #: ``units`` or ``cell``
+    key: str  #: ``units``, ``cell`` or ``reset_after``
     config: Any
     stored: Any
     message: str

@@ -316,3 +316,18 @@ def test_config_values_nested_deep_or_too_big_for_a_float(tmp_path: Path, comman
         json.loads(result.stdout)
     if command[0] == "check":  # units=10**400 contradicts the shapes: a finding, not a crash
         assert any(f["code"] == "KS108" for f in json.loads(result.stdout)["findings"])
+
+
+def test_gru_reset_after_contradicting_the_bias_shape_is_a_mismatch(tmp_path: Path) -> None:
+    path = Path(shutil.copy(ZOO_TFK, tmp_path / "ra.h5"))
+    with h5py.File(path, "r+") as h5:
+        config = json.loads(h5.attrs["model_config"])
+        gru = next(layer for layer in config["config"]["layers"]
+                   if layer["class_name"] == "GRU" and layer["config"].get("reset_after"))
+        gru["config"]["reset_after"] = False  # the stored bias is still (2, 3u)
+        h5.attrs["model_config"] = json.dumps(config)
+    layer = next(la for la in kernelsplit.open(path).layers if la.name == gru["config"]["name"])
+    assert [(m.key, m.config, m.stored) for m in layer.mismatches] == [("reset_after", False, True)]
+    result = CliRunner().invoke(cli, ["check", "--format", "json", str(path)])
+    assert result.exit_code == 1  # KS108 is an error by default
+    assert [f["layer"] for f in json.loads(result.stdout)["findings"] if f["code"] == "KS108"] == [layer.name]

@@ -144,6 +144,13 @@ def build_layer(record: CellRecord) -> RecurrentLayer:
     if isinstance(config_units, int) and not isinstance(config_units, bool) and config_units != units:
         mismatches.append(Mismatch("units", config_units, units, f"config says units={config_units} "
                                    f"but the stored shapes give units={units}"))
+    stored_reset_after = any(b.part == "recurrent_bias" for b in blocks)
+    config_reset_after = record.config.get("reset_after")
+    if kind == "gru" and storage == "fused" and isinstance(config_reset_after, bool) and any(
+            b.part == "bias" for b in blocks) and config_reset_after != stored_reset_after:
+        mismatches.append(Mismatch("reset_after", config_reset_after, stored_reset_after,
+                                   f"config says reset_after={config_reset_after} but the stored bias "
+                                   f"{'has' if stored_reset_after else 'lacks'} a recurrent row"))
     notes += [m.message for m in mismatches]
     input_dim = int(blocks[0].array.shape[-2]) if blocks and blocks[0].part == "kernel" else None
     tensors = [GateTensor(b.part, b.gate, b.array, b.path, b.selection, b.dtype, b.raw) for b in blocks]
@@ -173,6 +180,8 @@ def _fused_blocks(record: CellRecord, config_kind: str | None, storage: str,
     kernel, recurrent = weights[0], weights[1]
     bias = weights[2] if len(weights) == 3 else None
     units, n_gates = _units_and_gates(recurrent, record)
+    if kernel.array.size == 0:
+        raise CorruptFileError(f"layer {record.name}: kernel {kernel.source} is empty {kernel.shape}")
     if kernel.shape[-1] != recurrent.shape[-1] or kernel.array.ndim != recurrent.array.ndim:
         raise CorruptFileError(
             f"layer {record.name}: kernel {kernel.shape} and recurrent kernel {recurrent.shape} "

@@ -57,6 +57,9 @@ def command(path: str, layers: tuple[str, ...], gates: tuple[str, ...], parts: t
     except KernelsplitError as exc:
         report_error(path, exc)
         sys.exit(exitcodes.ERROR)
+    except Exception as exc:  # an array no writer anticipated: one line, nothing half-written kept
+        report_error(path, KernelsplitError(f"export failed ({type(exc).__name__}: {exc})"))
+        sys.exit(exitcodes.ERROR)
     for refusal in result.refused:
         click.echo(f"kernelsplit: warning: {path}: skipped {refusal.layer}: {refusal.reason}", err=True)
     n_arrays = len(result.manifest["arrays"])
