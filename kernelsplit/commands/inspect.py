@@ -29,28 +29,25 @@ def command(paths: tuple[str, ...], layers: tuple[str, ...], gates: tuple[str, .
         selection.validate()
     except UsageError as exc:
         raise click.UsageError(exc.message) from None
-    entries = []
+    if output_format == "json":
+        from ..render.inspect_json import JsonReporter as Reporter
+    else:
+        from ..render.inspect_table import TextReporter as Reporter
+    reporter = Reporter()
     failed = False
     matched = 0
+    any_layers = False
     for path in expand_globs(paths):
         artifact = try_open(path)
         if artifact.error is not None:
             failed = True
             report_error(path, artifact.error)
-            entries.append((artifact, []))
-            continue
-        chosen = selection.apply(artifact)
+        chosen = selection.apply(artifact) if artifact.error is None else []
         matched += len(chosen)
-        entries.append((artifact, chosen))
-    if output_format == "json":
-        from ..render import inspect_json
-
-        click.echo(inspect_json.render(entries))
-    else:
-        from ..render import inspect_table
-
-        inspect_table.render(entries)
-    if selection.active and matched == 0 and any(a.error is None and a.layers for a, _ in entries):
+        any_layers = any_layers or bool(artifact.layers)
+        reporter.add(artifact, chosen)  # rendered now; the arrays are dropped with the artifact
+    reporter.finish()
+    if selection.active and matched == 0 and any_layers:
         click.echo("kernelsplit: error: no layer, gate or part matches the filters", err=True)
         sys.exit(exitcodes.ERROR)
     sys.exit(exitcodes.ERROR if failed else exitcodes.OK)

@@ -6,7 +6,8 @@ Additive changes keep the version; renaming or removing a field bumps it.
 from __future__ import annotations
 
 import json
-from typing import Any
+import sys
+from typing import IO, Any
 
 from .._version import __version__
 from ..errors import KernelsplitError
@@ -68,13 +69,18 @@ def artifact_dict(artifact: Artifact, selected: list[tuple[RecurrentLayer, list[
     }
 
 
-def render(entries: list[tuple[Artifact, list[tuple[RecurrentLayer, list[GateTensor]]]]]) -> str:
-    document = {
-        "schema": SCHEMA,
-        "kernelsplit_version": __version__,
-        "artifacts": [artifact_dict(artifact, selected) for artifact, selected in entries],
-    }
-    # Compact on purpose: the C encoder runs only without indent (17 ms vs 2 ms on a small model).
-    return json.dumps(jsonable(document), allow_nan=False, separators=(",", ":"))
+class JsonReporter:
+    """Keeps each artifact as its (small) dict, not its arrays, until the one document is written."""
 
+    def __init__(self, file: IO[str] | None = None) -> None:
+        self.file = file
+        self.artifacts: list[dict[str, Any]] = []
 
+    def add(self, artifact: Artifact, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> None:
+        self.artifacts.append(artifact_dict(artifact, selected))
+
+    def finish(self) -> None:
+        document = {"schema": SCHEMA, "kernelsplit_version": __version__, "artifacts": self.artifacts}
+        # Compact on purpose: the C encoder runs only without indent (17 ms vs 2 ms on a small model).
+        text = json.dumps(jsonable(document), allow_nan=False, separators=(",", ":"))
+        (self.file or sys.stdout).write(text + "\n")

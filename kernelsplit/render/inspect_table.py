@@ -26,17 +26,21 @@ def _stored_at(tensors: list[GateTensor]) -> list[str]:
     return [f"{part}: {', '.join(found)}" for part, found in paths.items()]
 
 
-def render(entries: list[tuple[Artifact, list[tuple[RecurrentLayer, list[GateTensor]]]]],
-           file: IO[str] | None = None) -> None:
-    from rich.table import Table
-    from rich.text import Text
+class TextReporter:
+    """Prints each artifact as soon as it is read, so a batch run holds one model at a time."""
 
-    from .console import make_console
+    def __init__(self, file: IO[str] | None = None) -> None:
+        from .console import make_console
 
-    console = make_console(file)
-    for artifact, selected in entries:
+        self.console = make_console(file)
+
+    def add(self, artifact: Artifact, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> None:
+        from rich.table import Table
+        from rich.text import Text
+
         if artifact.error is not None:
-            continue
+            return  # already reported on stderr
+        console = self.console
         version = f", Keras {artifact.keras_version}" if artifact.keras_version else ""
         console.print(Text(f"{artifact.path}", style="bold") + Text(f"  ({artifact.format}{version})"))
         if not artifact.layers:
@@ -57,6 +61,9 @@ def render(entries: list[tuple[Artifact, list[tuple[RecurrentLayer, list[GateTen
             console.print(table, crop=False)
             console.width = width
         console.print()
+
+    def finish(self) -> None:
+        """Nothing is buffered."""
 
 
 def _table(layer: RecurrentLayer, tensors: list[GateTensor], table_cls: Any) -> Any:
