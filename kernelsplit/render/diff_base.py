@@ -6,7 +6,7 @@ import importlib
 from typing import IO, TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from ..analysis.diff import DiffReport
+    from ..analysis.diff import DiffReport, TensorDiff
 
 DIFF_REPORTERS = {
     "text": "diff_text:TextDiffReporter",
@@ -38,3 +38,12 @@ def fmt(value: float | None) -> str:
     if value is None:
         return ""
     return f"{value:.3g}"
+
+
+def describe_change(t: TensorDiff, arrow: str = "→") -> str:
+    """What changed in one gate block, for the human formats (the status column says that it did)."""
+    if t.status == "shape-changed":
+        return f"shape {list(t.old_shape or ())} {arrow} {list(t.new_shape or ())}"
+    if t.dtype_changed:
+        return f"dtype {t.old_dtype} {arrow} {t.new_dtype}"
+    return "values" if t.status == "changed" else t.status

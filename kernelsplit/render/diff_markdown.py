@@ -7,7 +7,7 @@ from typing import IO
 from ..analysis.diff import DiffReport
 from .check_base import display_path
 from .check_markdown import cell
-from .diff_base import fmt
+from .diff_base import describe_change, fmt
 
 
 def render(report: DiffReport) -> str:
@@ -26,11 +26,7 @@ def render(report: DiffReport) -> str:
         for t in layer.tensors:
             if t.status == "identical":
                 continue
-            what = t.status
-            if t.status == "shape-changed":
-                what = f"shape {list(t.old_shape or ())} → {list(t.new_shape or ())}"
-            elif t.dtype_changed:
-                what = f"dtype {t.old_dtype} → {t.new_dtype}"
+            what = describe_change(t)
             lines.append(f"| {cell(layer.name)} | changed | {t.part}[{t.gate}] | {cell(what)} | "
                          f"{fmt(t.relative_change)} | {fmt(t.max_abs_change)} |")
     return "\n".join(lines) + "\n"

@@ -7,7 +7,7 @@ from typing import IO
 from ..analysis.diff import DiffReport
 from .check_base import display_path
 from .console import make_console
-from .diff_base import fmt
+from .diff_base import describe_change, fmt
 
 _STYLE = {"identical": "green", "changed": "yellow", "added": "cyan", "removed": "bold red",
           "shape-changed": "bold red"}
@@ -36,11 +36,7 @@ class TextDiffReporter:
             for t in layer.tensors:
                 if t.status == "identical":
                     continue
-                what = t.status
-                if t.status == "shape-changed":
-                    what = f"shape {list(t.old_shape or ())} -> {list(t.new_shape or ())}"
-                elif t.dtype_changed:
-                    what = f"dtype {t.old_dtype} -> {t.new_dtype}"
+                what = describe_change(t, "->")
                 table.add_row(escape(layer.name), f"[{_STYLE.get(t.status, style)}]{t.status}[/]",
                               f"{t.part}\\[{t.gate}]", escape(what), fmt(t.relative_change),
                               fmt(t.max_abs_change))
