@@ -138,6 +138,31 @@ def do_export(path: pathlib.Path, out: pathlib.Path, **options: Any) -> dict[str
     return manifest
 
 
+def record_cases(predicate: Any) -> list[Any]:
+    """One case per fixture leaf record the layout can hold (``predicate(record)``)."""
+    cases = []
+    for param in file_cases(lambda e, m: m["layers"]):
+        folder, entry, model = param.values
+        for record in model["layers"]:
+            if predicate(record):
+                cases.append(pytest.param(folder, entry, model, record, id=f"{param.id}::{record['key']}"))
+    return cases
+
+
+def cached_exporter(tmp_path_factory: pytest.TempPathFactory, layout: str) -> Any:
+    """``get(path, fmt) -> (folder, manifest)``, exporting each (file, format) once per module."""
+    cache: dict[tuple[str, str], tuple[pathlib.Path, dict[str, Any]]] = {}
+
+    def get(path: pathlib.Path, fmt: str) -> tuple[pathlib.Path, dict[str, Any]]:
+        key = (str(path), fmt)
+        if key not in cache:
+            out = tmp_path_factory.mktemp(layout) / "out"
+            cache[key] = (out, do_export(path, out, layout=layout, fmt=fmt, skip_unsupported=True))
+        return cache[key]
+
+    return get
+
+
 def group_of(manifest: dict[str, Any], layer_name: str) -> dict[str, Any]:
     found = [g for g in manifest["groups"] if any(lay["name"] == layer_name for lay in g["layers"])]
     assert len(found) == 1, f"{layer_name}: {len(found)} groups"

@@ -16,7 +16,15 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from test_export_common import _find_layer, _open, _oracle, do_export, file_cases, group_arrays, group_of
+from test_export_common import (
+    _find_layer,
+    _open,
+    _oracle,
+    cached_exporter,
+    group_arrays,
+    group_of,
+    record_cases,
+)
 from test_forward_pass import ATOL
 
 onnx = pytest.importorskip("onnx")
@@ -31,28 +39,9 @@ def onnx_supported(record: dict[str, Any]) -> bool:
                and c.get("recurrent_activation") in (None, "sigmoid") for c in cells)
 
 
-def record_cases() -> list[Any]:
-    cases = []
-    for param in file_cases(lambda e, m: m["layers"]):
-        folder, entry, model = param.values
-        for record in model["layers"]:
-            if onnx_supported(record):
-                cases.append(pytest.param(folder, entry, model, record, id=f"{param.id}::{record['key']}"))
-    return cases
-
-
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    cache: dict[tuple[str, str], tuple[pathlib.Path, dict[str, Any]]] = {}
-
-    def get(path: pathlib.Path, fmt: str) -> tuple[pathlib.Path, dict[str, Any]]:
-        key = (str(path), fmt)
-        if key not in cache:
-            out = tmp_path_factory.mktemp("onnx") / "out"
-            cache[key] = (out, do_export(path, out, layout="onnx", fmt=fmt, skip_unsupported=True))
-        return cache[key]
-
-    return get
+    return cached_exporter(tmp_path_factory, "onnx")
 
 
 def run_node(group: dict[str, Any], arrays: dict[str, np.ndarray], x_btf: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -106,7 +95,7 @@ def run_record(folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any
     return (seq if record["return_sequences"] else seq[:, -1]), want
 
 
-@pytest.mark.parametrize(("folder", "entry", "model", "record"), record_cases())
+@pytest.mark.parametrize(("folder", "entry", "model", "record"), record_cases(onnx_supported))
 def test_onnx_node_reproduces_keras(folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any],
                                     record: dict[str, Any], exported: Any) -> None:
     out, manifest = exported(folder / entry["path"], "npz")
@@ -141,7 +130,7 @@ def test_wrong_linear_before_reset_would_not_match(exported: Any) -> None:
 
 @pytest.mark.parametrize("fmt", ["npy", "csv", "json", "safetensors"])
 def test_onnx_from_every_format(fmt: str, exported: Any) -> None:
-    for case in record_cases():
+    for case in record_cases(onnx_supported):
         folder, entry, model, record = case.values
         if f"{folder.name}/{entry['path']}" != "keras3/zoo.keras":
             continue

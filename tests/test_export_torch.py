@@ -17,7 +17,15 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from test_export_common import _find_layer, _open, _oracle, do_export, file_cases, group_arrays, group_of
+from test_export_common import (
+    _find_layer,
+    _open,
+    _oracle,
+    cached_exporter,
+    group_arrays,
+    group_of,
+    record_cases,
+)
 from test_forward_pass import ATOL
 
 from kernelsplit.export import ExportRefusedError, export_artifact
@@ -34,28 +42,9 @@ def torch_supported(record: dict[str, Any]) -> bool:
                and c.get("recurrent_activation") in (None, "sigmoid") for c in cells)
 
 
-def record_cases(predicate: Callable[[dict[str, Any]], bool]) -> list[Any]:
-    cases = []
-    for param in file_cases(lambda e, m: m["layers"]):
-        folder, entry, model = param.values
-        for record in model["layers"]:
-            if predicate(record):
-                cases.append(pytest.param(folder, entry, model, record, id=f"{param.id}::{record['key']}"))
-    return cases
-
-
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., tuple[pathlib.Path, dict[str, Any]]]:
-    cache: dict[tuple[str, str], tuple[pathlib.Path, dict[str, Any]]] = {}
-
-    def get(path: pathlib.Path, fmt: str) -> tuple[pathlib.Path, dict[str, Any]]:
-        key = (str(path), fmt)
-        if key not in cache:
-            out = tmp_path_factory.mktemp("torch") / "out"
-            cache[key] = (out, do_export(path, out, layout="pytorch", fmt=fmt, skip_unsupported=True))
-        return cache[key]
-
-    return get
+    return cached_exporter(tmp_path_factory, "pytorch")
 
 
 def build_module(folder: pathlib.Path, manifest: dict[str, Any], group: dict[str, Any], fmt: str) -> Any:
