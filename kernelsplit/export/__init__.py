@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis.select import Selection
-from ..errors import UsageError
+from ..errors import ExportRefusedError, NothingToExportError, OutputError, OutputExistsError, UsageError
 from ..model import Artifact, GateTensor, RecurrentLayer
 from . import manifest as manifest_mod
 from .base import ExportedArray, ExportGroup, Layout, Refusal
-from .errors import ExportRefusedError, NothingToExportError, OutputError, OutputExistsError
 from .keras import KerasLayout
 from .onnx import OnnxLayout
 from .output import MANIFEST_NAME, staged_folder

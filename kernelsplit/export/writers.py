@@ -23,8 +23,8 @@ from typing import BinaryIO, ClassVar
 
 import numpy as np
 
+from ..errors import ExportRefusedError
 from .base import ExportedArray
-from .errors import ExportRefusedError
 
 
 class Writer:
