@@ -49,6 +49,12 @@ class UsageError(KernelsplitError):
     code = "usage"
 
 
+class RuleFailure(KernelsplitError):
+    """A check rule raised on an artifact (a hostile value no rule anticipated); the others still ran."""
+
+    code = "rule-failed"
+
+
 # Export (kernelsplit export): all exit 2 on the command line.
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .. import exitcodes
 from ..config import Config
-from ..errors import KernelsplitError, NotAModelError, NotFoundError
+from ..errors import KernelsplitError, NotAModelError, NotFoundError, RuleFailure
 from ..model import Artifact
 from .rules import LEVEL_RANK, RULES, Finding, RuleContext
 
@@ -125,10 +125,6 @@ def discover(paths: tuple[str, ...] | list[str]) -> tuple[list[Candidate], list[
             seen.add(key)
             unique.append(candidate)
     return unique, errors
-
-
-class RuleFailure(KernelsplitError):
-    """A rule raised on an artifact (a hostile value no rule anticipated); the others still ran."""
 
 
 def check_artifact(artifact: Artifact, config: Config) -> tuple[list[Finding], list[RuleFailure]]:
