@@ -12,9 +12,9 @@ weights are random normal x 0.5 or trained): see each rule and README.md "kernel
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -85,7 +85,17 @@ class Finding:
 
 @dataclass
 class RuleContext:
+    """Per-artifact state shared by the rules: thresholds, and analyses several rules need."""
+
     thresholds: dict[str, float] = field(default_factory=dict)
+    _memo: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
+
+    def once(self, analysis: Callable[[RecurrentLayer], Any], layer: RecurrentLayer) -> Any:
+        """``analysis(layer)``, computed once per artifact (KS105 and KS111 share the Gram checks)."""
+        key = (analysis.__name__, id(layer))
+        if key not in self._memo:
+            self._memo[key] = analysis(layer)
+        return self._memo[key]
 
     def threshold(self, rule: Rule, key: str) -> float:
         if key in self.thresholds:
@@ -342,9 +352,9 @@ class Untrained(Rule):
 
     def check(self, artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
         for layer in artifact.layers:
-            if not recurrent_at_orthogonal_init(layer) or not kernel_within_glorot(layer):
+            if not ctx.once(recurrent_at_orthogonal_init, layer) or not kernel_within_glorot(layer):
                 continue
-            bias = biases_at_init(layer)
+            bias = ctx.once(biases_at_init, layer)
             if bias is False:
                 continue
             what = "zero biases" + (" (forget block ones)" if layer.cell in ("lstm", "conv_lstm") else "")
@@ -370,7 +380,7 @@ class RecurrentUntouched(Rule):
 
     def check(self, artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
         for layer in artifact.layers:
-            if recurrent_at_orthogonal_init(layer) and biases_at_init(layer) is False:
+            if ctx.once(recurrent_at_orthogonal_init, layer) and ctx.once(biases_at_init, layer) is False:
                 yield Hit("recurrent kernel still exactly orthogonal (its initializer) while the "
                           "biases trained: it never got a gradient (trained on length-1 sequences?)",
                           layer.name, "recurrent_kernel")
