@@ -116,17 +116,22 @@ def _read_table(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def find_config(start: Path | None = None) -> Path | None:
-    """The nearest kernelsplit.toml, or pyproject.toml with [tool.kernelsplit], from ``start`` up."""
+def _discover(start: Path | None) -> tuple[Path, dict[str, Any]] | None:
+    """The nearest config file from ``start`` up and its table, each file read once."""
     folder = (start or Path.cwd()).resolve()
     for directory in (folder, *folder.parents):
-        own = directory / "kernelsplit.toml"
-        if own.is_file():
-            return own
-        pyproject = directory / "pyproject.toml"
-        if pyproject.is_file() and _read_table(pyproject) is not None:
-            return pyproject
+        for candidate in (directory / "kernelsplit.toml", directory / "pyproject.toml"):
+            if candidate.is_file():
+                table = _read_table(candidate)
+                if table is not None:
+                    return candidate, table
     return None
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """The nearest kernelsplit.toml, or pyproject.toml with [tool.kernelsplit], from ``start`` up."""
+    found = _discover(start)
+    return found[0] if found else None
 
 
 def _rule_code(key: str, path: Path, where: str) -> str:
@@ -209,9 +214,5 @@ def load_config(path: str | os.PathLike[str] | None = None, start: Path | None =
         if table is None:
             raise ConfigError(f"{target}: no [tool.kernelsplit] table")
         return parse_config(table, target)
-    found = find_config(start)
-    if found is None:
-        return Config()
-    table = _read_table(found)
-    assert table is not None
-    return parse_config(table, found)
+    found = _discover(start)
+    return parse_config(found[1], found[0]) if found else Config()
