@@ -545,11 +545,12 @@ class TensorBundle:
         if len(data) - pos < 4 or sum(lengths) != len(data) - pos - 4:
             raise CorruptFileError(f"{where}: string lengths do not add up to the entry size")
         (length_checksum,) = struct.unpack_from("<I", data, pos)
-        if self.verify_crc and unmask_crc(length_checksum) != crc32c(length_crc_input):
+        lengths_crc = crc32c(length_crc_input) if self.verify_crc else 0
+        if self.verify_crc and unmask_crc(length_checksum) != lengths_crc:
             raise CorruptFileError(f"{where}: string length checksum mismatch")
         pos += 4
         if self.verify_crc and entry.crc32c is not None:
-            actual = crc32c(data[pos:], crc32c(bytes(data[pos - 4 : pos]), crc32c(length_crc_input)))
+            actual = crc32c(data[pos:], crc32c(bytes(data[pos - 4 : pos]), lengths_crc))
             if actual != unmask_crc(entry.crc32c):
                 raise CorruptFileError(f"{where}: fails its crc32c check")
         out: list[bytes] = []
