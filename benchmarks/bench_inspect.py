@@ -116,8 +116,9 @@ def main() -> None:
     print(f"{'model':<22}{'contender':<14}{'median s':>10}{'peak MiB':>10}{'vs h5py':>9}{'vs keras':>10}")
     for label, path in (("small (zoo.h5)", SMALL), (f"large ({large.stat().st_size / 2**20:.0f} MB)", large)):
         results = {
-            "kernelsplit": measure([python, "-m", "kernelsplit", "inspect", "--format", "json", str(path)],
-                                   args.repeat),
+            "kernelsplit": measure(
+                [python, "-m", "kernelsplit", "inspect", "--format", "json", str(path)], args.repeat
+            ),
             "bare h5py": measure([python, "-c", BARE_H5PY, str(path)], args.repeat),
         }
         if not args.skip_keras:
@@ -125,8 +126,9 @@ def main() -> None:
         base = results["kernelsplit"][0]
         for name, (seconds, peak) in results.items():
             vs_h5py = seconds / results["bare h5py"][0]
-            vs_keras = f"{results['load_model'][0] / base:>9.1f}x" if "load_model" in results and \
-                name == "kernelsplit" else ""
+            vs_keras = (
+                f"{results['load_model'][0] / base:>9.1f}x" if "load_model" in results and name == "kernelsplit" else ""
+            )
             print(f"{label:<22}{name:<14}{seconds:>10.3f}{peak:>10.0f}{vs_h5py:>8.2f}x{vs_keras:>10}")
 
 

@@ -33,8 +33,7 @@ _LAZY = {
     "RecurrentLayer": ("model", "RecurrentLayer"),
 }
 
-__all__ = ["LAYOUTS", "Artifact", "GateTensor", "KernelsplitError", "RecurrentLayer", "__version__", "open",
-           "try_open"]
+__all__ = ["LAYOUTS", "Artifact", "GateTensor", "KernelsplitError", "RecurrentLayer", "__version__", "open", "try_open"]
 
 
 def __dir__() -> list[str]:

@@ -156,9 +156,15 @@ def open_artifact(path: str | os.PathLike[str]) -> Artifact:
     result = read(path)
     layers = [build_layer(record) for record in result.cells]
     return Artifact(
-        path=str(path), format=result.format, keras_version=result.keras_version,
-        backend=result.backend, layers=layers, executable_layers=result.executable_layers,
-        notes=result.notes, total_layers=result.total_layers)
+        path=str(path),
+        format=result.format,
+        keras_version=result.keras_version,
+        backend=result.backend,
+        layers=layers,
+        executable_layers=result.executable_layers,
+        notes=result.notes,
+        total_layers=result.total_layers,
+    )
 
 
 def try_open(path: str | os.PathLike[str]) -> Artifact:
@@ -172,8 +178,14 @@ def try_open(path: str | os.PathLike[str]) -> Artifact:
     except KernelsplitError as exc:
         return Artifact(path=str(path), format="unknown", error=exc)
     except RecursionError:
-        return Artifact(path=str(path), format="unknown",
-                        error=CorruptFileError("unreadable (structure nested too deeply or cyclic)"))
+        return Artifact(
+            path=str(path),
+            format="unknown",
+            error=CorruptFileError("unreadable (structure nested too deeply or cyclic)"),
+        )
     except Exception as exc:
-        return Artifact(path=str(path), format="unknown",
-                        error=CorruptFileError(f"unreadable ({type(exc).__name__}: {_short(exc)})"))
+        return Artifact(
+            path=str(path),
+            format="unknown",
+            error=CorruptFileError(f"unreadable ({type(exc).__name__}: {_short(exc)})"),
+        )

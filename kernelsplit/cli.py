@@ -65,6 +65,9 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get("KERNELSPLIT_DEBUG"):
             raise
-        click.echo(f"kernelsplit: error: internal error: {type(exc).__name__}: {exc} "
-                   "(set KERNELSPLIT_DEBUG=1 for a traceback)", err=True)
+        click.echo(
+            f"kernelsplit: error: internal error: {type(exc).__name__}: {exc} "
+            "(set KERNELSPLIT_DEBUG=1 for a traceback)",
+            err=True,
+        )
         sys.exit(exitcodes.ERROR)

@@ -14,12 +14,23 @@ F = Callable[..., Any]
 
 def selection_options(func: F) -> F:
     """--layer / --gate / --part filters."""
-    func = click.option("--part", "parts", multiple=True, metavar="PART",
-                        help=f"Only this part ({', '.join(PARTS)}). Repeatable.")(func)
-    func = click.option("--gate", "gates", multiple=True, metavar="GATE",
-                        help="Only this gate (LSTM i f c o, GRU z r h, SimpleRNN h). Repeatable.")(func)
-    func = click.option("--layer", "layers", multiple=True, metavar="NAME|GLOB",
-                        help="Only layers with this name or matching this glob. Repeatable.")(func)
+    func = click.option(
+        "--part", "parts", multiple=True, metavar="PART", help=f"Only this part ({', '.join(PARTS)}). Repeatable."
+    )(func)
+    func = click.option(
+        "--gate",
+        "gates",
+        multiple=True,
+        metavar="GATE",
+        help="Only this gate (LSTM i f c o, GRU z r h, SimpleRNN h). Repeatable.",
+    )(func)
+    func = click.option(
+        "--layer",
+        "layers",
+        multiple=True,
+        metavar="NAME|GLOB",
+        help="Only layers with this name or matching this glob. Repeatable.",
+    )(func)
     return func
 
 
@@ -43,5 +54,11 @@ def paths_argument(func: F) -> F:
 
 
 def format_option(choices: tuple[str, ...], default: str) -> Callable[[F], F]:
-    return click.option("--format", "output_format", type=click.Choice(choices), default=default,
-                        show_default=True, help="Output format (machine formats write to stdout only).")
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(choices),
+        default=default,
+        show_default=True,
+        help="Output format (machine formats write to stdout only).",
+    )

@@ -86,8 +86,9 @@ def _toml_loads(text: str, path: Path) -> dict[str, Any]:
         try:
             import tomli as tomllib  # declared for python_version < '3.11' in pyproject.toml
         except ModuleNotFoundError:
-            raise ConfigError(f"{path}: reading TOML configuration needs Python >= 3.11 or the "
-                              "'tomli' package") from None
+            raise ConfigError(
+                f"{path}: reading TOML configuration needs Python >= 3.11 or the 'tomli' package"
+            ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -139,8 +140,9 @@ def _rule_code(key: str, path: Path, where: str) -> str:
 
     rule = resolve_rule(key) if isinstance(key, str) else None
     if rule is None:
-        raise ConfigError(f"{path}: {where}: unknown rule {key!r} (rules: KS101..KS111, "
-                          "see `kernelsplit check --help`)")
+        raise ConfigError(
+            f"{path}: {where}: unknown rule {key!r} (rules: KS101..KS111, see `kernelsplit check --help`)"
+        )
     return rule.code
 
 
@@ -163,12 +165,12 @@ def parse_config(table: dict[str, Any], path: Path) -> Config:
     known = {"fail-on", "ignore", "severity", "thresholds", "per-path-ignores", "diff"}
     unknown = sorted(set(table) - known)
     if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(map(repr, unknown))} "
-                          f"(allowed: {', '.join(sorted(known))})")
+        raise ConfigError(
+            f"{path}: unknown key(s) {', '.join(map(repr, unknown))} (allowed: {', '.join(sorted(known))})"
+        )
     if "fail-on" in table:
         if table["fail-on"] not in FAIL_ON_LEVELS:
-            raise ConfigError(f"{path}: fail-on must be one of {', '.join(FAIL_ON_LEVELS)}, "
-                              f"not {table['fail-on']!r}")
+            raise ConfigError(f"{path}: fail-on must be one of {', '.join(FAIL_ON_LEVELS)}, not {table['fail-on']!r}")
         config.fail_on = table["fail-on"]
     if "ignore" in table:
         config.ignore = _code_list(table["ignore"], path, "ignore")
@@ -188,7 +190,7 @@ def parse_config(table: dict[str, Any], path: Path) -> Config:
         config.thresholds[key] = _number(value, path, f"thresholds.{key}")
     ignores = table.get("per-path-ignores", {})
     if not isinstance(ignores, dict):
-        raise ConfigError(f"{path}: per-path-ignores must be a table of \"glob\" = [rules]")
+        raise ConfigError(f'{path}: per-path-ignores must be a table of "glob" = [rules]')
     for pattern, codes in ignores.items():
         config.per_path_ignores.append((pattern, _code_list(codes, path, f"per-path-ignores.{pattern!r}")))
     diff = table.get("diff", {})

@@ -48,8 +48,10 @@ LAYOUTS: dict[str, CellLayout] = {
             gate_names={"i": "input", "f": "forget", "c": "cell candidate", "o": "output"},
             classes=("LSTM", "LSTMCell", "CuDNNLSTM", "LSTMV1", "PeepholeLSTMCell"),
             keras1_storage_order=("i", "c", "f", "o"),
-            targets={"pytorch": TargetLayout(("i", "f", "c", "o"), "torch.nn.LSTM"),
-                     "onnx": TargetLayout(("i", "o", "f", "c"), "LSTM")},
+            targets={
+                "pytorch": TargetLayout(("i", "f", "c", "o"), "torch.nn.LSTM"),
+                "onnx": TargetLayout(("i", "o", "f", "c"), "LSTM"),
+            },
         ),
         CellLayout(
             kind="gru",
@@ -57,8 +59,10 @@ LAYOUTS: dict[str, CellLayout] = {
             gate_names={"z": "update", "r": "reset", "h": "candidate"},
             classes=("GRU", "GRUCell", "CuDNNGRU", "GRUV1"),
             keras1_storage_order=("z", "r", "h"),
-            targets={"pytorch": TargetLayout(("r", "z", "h"), "torch.nn.GRU"),
-                     "onnx": TargetLayout(("z", "r", "h"), "GRU")},
+            targets={
+                "pytorch": TargetLayout(("r", "z", "h"), "torch.nn.GRU"),
+                "onnx": TargetLayout(("z", "r", "h"), "GRU"),
+            },
         ),
         CellLayout(
             kind="simple_rnn",
@@ -72,8 +76,13 @@ LAYOUTS: dict[str, CellLayout] = {
             gates=("i", "f", "c", "o"),
             gate_names={"i": "input", "f": "forget", "c": "cell candidate", "o": "output"},
             classes=(
-                "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "ConvLSTM1DCell", "ConvLSTM2DCell",
-                "ConvLSTM3DCell", "ConvLSTMCell",
+                "ConvLSTM1D",
+                "ConvLSTM2D",
+                "ConvLSTM3D",
+                "ConvLSTM1DCell",
+                "ConvLSTM2DCell",
+                "ConvLSTM3DCell",
+                "ConvLSTMCell",
             ),
             keras1_storage_order=("i", "c", "f", "o"),
         ),

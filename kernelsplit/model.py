@@ -128,8 +128,10 @@ class RecurrentLayer:
 
         ``stored=True`` concatenates the stored words (bfloat16 stays 16-bit) instead of values.
         """
-        blocks = [(t.stored_bytes_array if stored else t.array)
-                  for t in (self.tensor(part, gate) for gate in (order or self.gates))]
+        blocks = [
+            (t.stored_bytes_array if stored else t.array)
+            for t in (self.tensor(part, gate) for gate in (order or self.gates))
+        ]
         return np.concatenate(blocks, axis=-1)
 
 

@@ -19,8 +19,17 @@ def tensor_stats(array: np.ndarray) -> dict[str, float | int]:
     inf = int(size - nan - int(finite_mask.sum()))
     finite = values if nan == 0 and inf == 0 else values[finite_mask]
     if finite.size == 0:
-        return {"min": None, "max": None, "mean": None, "std": None, "abs_max": None, "l2": None,
-                "zeros": 0.0, "nan": nan, "inf": inf}
+        return {
+            "min": None,
+            "max": None,
+            "mean": None,
+            "std": None,
+            "abs_max": None,
+            "l2": None,
+            "zeros": 0.0,
+            "nan": nan,
+            "inf": inf,
+        }
     low = float(finite.min())
     high = float(finite.max())
     abs_max = max(abs(low), abs(high))

@@ -93,16 +93,21 @@ class CellSpec:
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> CellSpec:
-        return cls(cell=record["cell"], units=int(record["units"]),
-                   activation=record.get("activation"),
-                   recurrent_activation=record.get("recurrent_activation"),
-                   use_bias=bool(record.get("use_bias", True)),
-                   reset_after=record.get("reset_after"), conv=record.get("conv"))
+        return cls(
+            cell=record["cell"],
+            units=int(record["units"]),
+            activation=record.get("activation"),
+            recurrent_activation=record.get("recurrent_activation"),
+            use_bias=bool(record.get("use_bias", True)),
+            reset_after=record.get("reset_after"),
+            conv=record.get("conv"),
+        )
 
 
 # ------------------------------------------------------------------------------------------
 # N-d cross-correlation, channels_last: x (B, *S, Cin), w (*K, Cin, Cout)
 # ------------------------------------------------------------------------------------------
+
 
 def _same_pads(size: int, k: int, stride: int, dilation: int) -> tuple[int, int]:
     """TF/Keras "same" padding: total pad split with the extra one on the right."""
@@ -112,8 +117,7 @@ def _same_pads(size: int, k: int, stride: int, dilation: int) -> tuple[int, int]
     return total // 2, total - total // 2
 
 
-def conv_nd(x: np.ndarray, w: np.ndarray, strides: Sequence[int], padding: str,
-            dilation: Sequence[int]) -> np.ndarray:
+def conv_nd(x: np.ndarray, w: np.ndarray, strides: Sequence[int], padding: str, dilation: Sequence[int]) -> np.ndarray:
     rank = w.ndim - 2
     kernel = w.shape[:rank]
     if padding == "same":
@@ -122,13 +126,13 @@ def conv_nd(x: np.ndarray, w: np.ndarray, strides: Sequence[int], padding: str,
     elif padding != "valid":
         raise ValueError(f"reference_rnn: unsupported padding {padding!r}")
     sizes = x.shape[1:-1]
-    out_sizes = [(sizes[i] - ((kernel[i] - 1) * dilation[i] + 1)) // strides[i] + 1
-                 for i in range(rank)]
+    out_sizes = [(sizes[i] - ((kernel[i] - 1) * dilation[i] + 1)) // strides[i] + 1 for i in range(rank)]
     y = np.zeros((x.shape[0], *out_sizes, w.shape[-1]), dtype=np.float64)
     for offset in itertools.product(*(range(k) for k in kernel)):
-        window = tuple(slice(offset[i] * dilation[i],
-                             offset[i] * dilation[i] + (out_sizes[i] - 1) * strides[i] + 1,
-                             strides[i]) for i in range(rank))
+        window = tuple(
+            slice(offset[i] * dilation[i], offset[i] * dilation[i] + (out_sizes[i] - 1) * strides[i] + 1, strides[i])
+            for i in range(rank)
+        )
         y += x[(slice(None), *window, slice(None))] @ w[offset]
     return y
 
@@ -136,6 +140,7 @@ def conv_nd(x: np.ndarray, w: np.ndarray, strides: Sequence[int], padding: str,
 # ------------------------------------------------------------------------------------------
 # Cells
 # ------------------------------------------------------------------------------------------
+
 
 class _Cell:
     """One cell bound to its weights; ``step`` maps (x_t, states) -> (output, states)."""
@@ -181,8 +186,9 @@ class _Cell:
         kind = self.spec.cell
         if kind in ("lstm", "conv_lstm"):
             h, c = states
-            pre = {g: self.x_proj(x, g) + self.h_proj(h, g) + self.b[g] + self.rb[g]
-                   for g in "ifco"}  # rb: CuDNN recurrent-side bias half (else 0)
+            pre = {
+                g: self.x_proj(x, g) + self.h_proj(h, g) + self.b[g] + self.rb[g] for g in "ifco"
+            }  # rb: CuDNN recurrent-side bias half (else 0)
             i, f, o = self.ract(pre["i"]), self.ract(pre["f"]), self.ract(pre["o"])
             c = f * c + i * self.act(pre["c"])
             h = o * self.act(c)
@@ -204,16 +210,21 @@ class _Cell:
         raise ValueError(f"reference_rnn: unsupported cell {kind!r}")
 
 
-def run_rnn(x: np.ndarray, cells: Sequence[tuple[CellSpec, Params]], *, framework: str,
-            go_backwards: bool = False, return_sequences: bool = False) -> np.ndarray:
+def run_rnn(
+    x: np.ndarray,
+    cells: Sequence[tuple[CellSpec, Params]],
+    *,
+    framework: str,
+    go_backwards: bool = False,
+    return_sequences: bool = False,
+) -> np.ndarray:
     """Run an RNN layer over ``x`` (B, T, ...); several cells = StackedRNNCells.
 
     ``go_backwards`` processes t = T-1..0 and returns outputs in processing order, as Keras does.
     ConvLSTM ``channels_first`` inputs are (B, T, C, *S) and outputs keep that layout.
     """
     bound = [_Cell(spec, params, framework) for spec, params in cells]
-    channels_first = any(c.spec.conv and c.spec.conv.get("data_format") == "channels_first"
-                         for c in bound)
+    channels_first = any(c.spec.conv and c.spec.conv.get("data_format") == "channels_first" for c in bound)
     seq = np.asarray(x, np.float64)
     if channels_first:
         seq = np.moveaxis(seq, 2, -1)
@@ -233,12 +244,15 @@ def run_rnn(x: np.ndarray, cells: Sequence[tuple[CellSpec, Params]], *, framewor
     return y
 
 
-def run_record(record: Mapping[str, Any], x: np.ndarray, params: Sequence[Params],
-               framework: str) -> np.ndarray:
+def run_record(record: Mapping[str, Any], x: np.ndarray, params: Sequence[Params], framework: str) -> np.ndarray:
     """Run a fixture leaf record: ``params`` has one entry per cell (one unless ``cells``)."""
     specs = [CellSpec.from_record(c) for c in (record.get("cells") or [record])]
     if len(specs) != len(params):
         raise ValueError(f"{record.get('key')}: {len(specs)} cells but {len(params)} param sets")
-    return run_rnn(x, list(zip(specs, params, strict=True)), framework=framework,
-                   go_backwards=bool(record["go_backwards"]),
-                   return_sequences=bool(record["return_sequences"]))
+    return run_rnn(
+        x,
+        list(zip(specs, params, strict=True)),
+        framework=framework,
+        go_backwards=bool(record["go_backwards"]),
+        return_sequences=bool(record["return_sequences"]),
+    )

@@ -52,10 +52,14 @@ def _bad_files(tmp: Path) -> dict[str, tuple[Path, str]]:
         "plain-hdf5": (tmp / "plain.h5", "not a Keras model"),
         "truncated-hdf5": (_truncated(ZOO_TFK, tmp / "trunc.h5", 0.5), "corrupt HDF5"),
         "truncated-zip": (_truncated(ZOO_K3, tmp / "trunc.keras", 0.6), "zip"),
-        "zip-without-weights": (_zip_without(ZOO_K3, tmp / "noweights.keras", "model.weights.h5"),
-                                "no model.weights.h5"),
-        "npz-weights": (_zip_without(ZOO_K3, tmp / "npz.keras", "model.weights.h5",
-                                     {"model.weights.npz": b"PK"}), "pickle"),
+        "zip-without-weights": (
+            _zip_without(ZOO_K3, tmp / "noweights.keras", "model.weights.h5"),
+            "no model.weights.h5",
+        ),
+        "npz-weights": (
+            _zip_without(ZOO_K3, tmp / "npz.keras", "model.weights.h5", {"model.weights.npz": b"PK"}),
+            "pickle",
+        ),
         "zip-without-config": (_zip_without(ZOO_K3, tmp / "noconfig.keras", "config.json"), "config.json"),
     }
 
@@ -297,8 +301,14 @@ def _legacy_with_lstm_config(tmp: Path, name: str, edit) -> Path:
     return path
 
 
-@pytest.mark.parametrize("command", [["inspect", "--format", "json"], ["check", "--format", "json"],
-                                     ["export", "--layout", "pytorch", "--skip-unsupported"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["inspect", "--format", "json"],
+        ["check", "--format", "json"],
+        ["export", "--layout", "pytorch", "--skip-unsupported"],
+    ],
+)
 def test_config_values_nested_deep_or_too_big_for_a_float(tmp_path: Path, command: list[str]) -> None:
     def edit(config: dict) -> None:
         nested: list = []
@@ -322,8 +332,11 @@ def test_gru_reset_after_contradicting_the_bias_shape_is_a_mismatch(tmp_path: Pa
     path = Path(shutil.copy(ZOO_TFK, tmp_path / "ra.h5"))
     with h5py.File(path, "r+") as h5:
         config = json.loads(h5.attrs["model_config"])
-        gru = next(layer for layer in config["config"]["layers"]
-                   if layer["class_name"] == "GRU" and layer["config"].get("reset_after"))
+        gru = next(
+            layer
+            for layer in config["config"]["layers"]
+            if layer["class_name"] == "GRU" and layer["config"].get("reset_after")
+        )
         gru["config"]["reset_after"] = False  # the stored bias is still (2, 3u)
         h5.attrs["model_config"] = json.dumps(config)
     layer = next(la for la in kernelsplit.open(path).layers if la.name == gru["config"]["name"])

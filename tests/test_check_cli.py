@@ -102,8 +102,9 @@ def test_directory_walk_finds_models_by_content(workdir: Path) -> None:
     status, out, _ = run("models", "--format", "json", "--fail-on", "none")
     data = validate_check_json(out)
     paths = sorted(a["path"] for a in data["artifacts"])
-    assert paths == sorted(f"models/{n}" for n in ("healthy.keras", "lambda.keras", "nan.keras",
-                                                  "renamed.bin", "untrained.keras"))
+    assert paths == sorted(
+        f"models/{n}" for n in ("healthy.keras", "lambda.keras", "nan.keras", "renamed.bin", "untrained.keras")
+    )
     assert status == 0
 
 
@@ -138,6 +139,7 @@ def test_fail_on(workdir: Path, level: str, code: int) -> None:
 
 
 # --- formats ------------------------------------------------------------------------------------
+
 
 def test_json_names_every_rule_and_finding(workdir: Path) -> None:
     status, out, _ = run("models", "--format", "json")
@@ -204,9 +206,11 @@ def test_text_and_output_file(workdir: Path) -> None:
 
 # --- configuration ------------------------------------------------------------------------------
 
+
 def test_pyproject_discovered_from_a_subfolder(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (workdir / "pyproject.toml").write_text(
-        '[project]\nname = "x"\n\n[tool.kernelsplit]\nignore = ["KS101"]\nfail-on = "warning"\n')
+        '[project]\nname = "x"\n\n[tool.kernelsplit]\nignore = ["KS101"]\nfail-on = "warning"\n'
+    )
     sub = workdir / "models"
     monkeypatch.chdir(sub)
     status, out, _ = run(".", "--format", "json")
@@ -222,8 +226,9 @@ def test_kernelsplit_toml_wins_and_sets_severity_thresholds_per_path(workdir: Pa
     (workdir / "kernelsplit.toml").write_text(
         'ignore = ["executable-layers"]\n'
         '[severity]\nuntrained = "error"\n'
-        '[thresholds]\nabs-max = 0.5\n'
-        '[per-path-ignores]\n"models/nan.keras" = ["KS101"]\n')
+        "[thresholds]\nabs-max = 0.5\n"
+        '[per-path-ignores]\n"models/nan.keras" = ["KS101"]\n'
+    )
     status, out, _ = run("models", "--format", "json")
     data = validate_check_json(out)
     codes = {(f["code"], f["path"], f["severity"]) for f in data["findings"]}
@@ -240,17 +245,20 @@ def test_explicit_config_file(workdir: Path) -> None:
     assert run("models/lambda.keras", "--config", "ci.toml")[0] == 1
 
 
-@pytest.mark.parametrize(("text", "needle"), [
-    ('[tool.kernelsplit]\nignroe = ["KS101"]\n', "unknown key(s) 'ignroe'"),
-    ('[tool.kernelsplit]\nignore = ["KS999"]\n', "unknown rule 'KS999'"),
-    ('[tool.kernelsplit]\nignore = "KS101"\n', "must be a list"),
-    ('[tool.kernelsplit.thresholds]\nabs_max = 3\n', "unknown threshold 'abs_max'"),
-    ('[tool.kernelsplit.thresholds]\nabs-max = "big"\n', "must be a number"),
-    ('[tool.kernelsplit.severity]\nKS101 = "fatal"\n', "must be one of error, warning, info"),
-    ('[tool.kernelsplit]\nfail-on = "never"\n', "fail-on must be one of"),
-    ('[tool.kernelsplit.diff]\nmax_drift = 1\n', "unknown key(s) in diff"),
-    ('[tool.kernelsplit\nignore = [\n', "malformed TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('[tool.kernelsplit]\nignroe = ["KS101"]\n', "unknown key(s) 'ignroe'"),
+        ('[tool.kernelsplit]\nignore = ["KS999"]\n', "unknown rule 'KS999'"),
+        ('[tool.kernelsplit]\nignore = "KS101"\n', "must be a list"),
+        ("[tool.kernelsplit.thresholds]\nabs_max = 3\n", "unknown threshold 'abs_max'"),
+        ('[tool.kernelsplit.thresholds]\nabs-max = "big"\n', "must be a number"),
+        ('[tool.kernelsplit.severity]\nKS101 = "fatal"\n', "must be one of error, warning, info"),
+        ('[tool.kernelsplit]\nfail-on = "never"\n', "fail-on must be one of"),
+        ("[tool.kernelsplit.diff]\nmax_drift = 1\n", "unknown key(s) in diff"),
+        ("[tool.kernelsplit\nignore = [\n", "malformed TOML"),
+    ],
+)
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
 def test_config_errors_exit_2(workdir: Path, text: str, needle: str, fmt: str) -> None:
     (workdir / "pyproject.toml").write_text(text)
@@ -299,7 +307,7 @@ def test_forget_bias_of_minus_1000_is_a_finding_not_an_overflow(tmp_path: Path) 
         bias = h5["layers/lstm/cell/vars/2"]
         values = bias[()]
         units = values.shape[0] // 4
-        values[units:2 * units] = -1000.0
+        values[units : 2 * units] = -1000.0
         bias[...] = values
     code, out, err = run(str(path), "--format", "json")
     assert code == 0, err  # KS107 is a warning by default

@@ -27,10 +27,13 @@ EXPECTED = json.loads((RULES_DIR / "expected.json").read_text())
 #: Both are DL4J import-test resources saved straight after build(): every recurrent layer is
 #: bit-for-bit at Keras's initializers (orthogonal U, [0, 1, 0, 0] biases, Glorot-bounded W).
 REALWORLD_WARNINGS = {
-    "KonduitAI__dl4j-test-resources/src__main__resources__keras__simple__lstm_tf_model.h5":
-        {("KS105", "lstm_1"), ("KS105", "lstm_2")},
-    "KonduitAI__dl4j-test-resources/src__main__resources__modelimport__keras__tfkeras__convlstm2d_0.h5":
-        {("KS105", f"bidirectional{s}/{d}") for s in ("", "_1") for d in ("forward", "backward")},
+    "KonduitAI__dl4j-test-resources/src__main__resources__keras__simple__lstm_tf_model.h5": {
+        ("KS105", "lstm_1"),
+        ("KS105", "lstm_2"),
+    },
+    "KonduitAI__dl4j-test-resources/src__main__resources__modelimport__keras__tfkeras__convlstm2d_0.h5": {
+        ("KS105", f"bidirectional{s}/{d}") for s in ("", "_1") for d in ("forward", "backward")
+    },
 }
 #: KS111 (info): recurrent kernel exactly orthogonal while the biases trained (length-1 sequences).
 REALWORLD_KS111 = {
@@ -130,9 +133,16 @@ FRESH_SCRIPT = textwrap.dedent("""
 
 def test_untrained_detected_on_fresh_keras3_models_of_every_kind(tmp_path: Path) -> None:
     pytest.importorskip("keras")
-    subprocess.run([sys.executable, "-c", FRESH_SCRIPT, str(tmp_path)], check=True, capture_output=True,
-                   env={"CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3",
-                        **{k: v for k, v in __import__("os").environ.items() if k in ("PATH", "HOME")}})
+    subprocess.run(
+        [sys.executable, "-c", FRESH_SCRIPT, str(tmp_path)],
+        check=True,
+        capture_output=True,
+        env={
+            "CUDA_VISIBLE_DEVICES": "",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            **{k: v for k, v in __import__("os").environ.items() if k in ("PATH", "HOME")},
+        },
+    )
     for name, expected in (("fresh.keras", 6), ("fresh_conv.keras", 1)):
         artifact = kernelsplit.open(tmp_path / name)
         findings, failures = check_artifact(artifact, Config())

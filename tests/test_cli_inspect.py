@@ -39,8 +39,11 @@ def test_json_is_valid_against_the_pinned_schema_and_alone_on_stdout() -> None:
 def test_json_digests_equal_library_digests() -> None:
     document = json.loads(run("inspect", "--format", "json", str(ZOO_TFK)).stdout)
     artifact = kernelsplit.open(ZOO_TFK)
-    reported = {(layer["name"], t["part"], t["gate"]): t["sha256"]
-                for layer in document["artifacts"][0]["layers"] for t in layer["tensors"]}
+    reported = {
+        (layer["name"], t["part"], t["gate"]): t["sha256"]
+        for layer in document["artifacts"][0]["layers"]
+        for t in layer["tensors"]
+    }
     expected = {(layer.name, t.part, t.gate): t.sha256 for layer in artifact.layers for t in layer.tensors}
     assert reported == expected
 
@@ -57,12 +60,12 @@ def test_table_names_every_gate_and_slice() -> None:
 
 
 def test_filters_by_glob_gate_and_part() -> None:
-    result = run("inspect", "--format", "json", str(ZOO_K3), "--layer", "bidi/*", "--gate", "f",
-                 "--part", "recurrent_kernel")
+    result = run(
+        "inspect", "--format", "json", str(ZOO_K3), "--layer", "bidi/*", "--gate", "f", "--part", "recurrent_kernel"
+    )
     layers = json.loads(result.stdout)["artifacts"][0]["layers"]
     assert sorted(layer["name"] for layer in layers) == ["bidi/backward", "bidi/forward"]
-    assert all([(t["part"], t["gate"]) for t in layer["tensors"]] == [("recurrent_kernel", "f")]
-               for layer in layers)
+    assert all([(t["part"], t["gate"]) for t in layer["tensors"]] == [("recurrent_kernel", "f")] for layer in layers)
 
 
 def test_unknown_gate_lists_the_valid_ones() -> None:
@@ -85,8 +88,13 @@ def test_model_without_recurrent_layers_is_not_an_error() -> None:
 
 def test_no_color_env_and_python_m(tmp_path: Path) -> None:
     env = {**os.environ, "NO_COLOR": "1"}
-    completed = subprocess.run([sys.executable, "-m", "kernelsplit", "inspect", str(ZOO_TFK)],
-                               capture_output=True, text=True, env=env, check=False)
+    completed = subprocess.run(
+        [sys.executable, "-m", "kernelsplit", "inspect", str(ZOO_TFK)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert completed.returncode == 0, completed.stderr
     assert "\x1b[" not in completed.stdout
     assert "recurrent_kernel" in completed.stdout
@@ -105,8 +113,9 @@ def test_narrow_terminal_keeps_every_column_and_digit() -> None:
     assert "…" not in narrow
     header = next(line for line in narrow.splitlines() if line.startswith("part"))
     assert header.rstrip().endswith("Inf")
-    assert [line.rstrip() for line in narrow.splitlines() if "│" in line] == \
-        [line.rstrip() for line in wide.splitlines() if "│" in line]
+    assert [line.rstrip() for line in narrow.splitlines() if "│" in line] == [
+        line.rstrip() for line in wide.splitlines() if "│" in line
+    ]
 
 
 def test_quoted_globs_expand_like_check() -> None:

@@ -118,10 +118,15 @@ def test_max_drift_from_config(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize(("old", "new", "code"), [
-    ("healthy.h5", "healthy.keras", 0), ("healthy.keras", "reshaped.keras", 1),
-    ("reshaped.keras", "healthy.keras", 1), ("healthy.keras", "missing.keras", 2),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "code"),
+    [
+        ("healthy.h5", "healthy.keras", 0),
+        ("healthy.keras", "reshaped.keras", 1),
+        ("reshaped.keras", "healthy.keras", 1),
+        ("healthy.keras", "missing.keras", 2),
+    ],
+)
 def test_exit_codes_every_format(fmt: str, old: str, new: str, code: int) -> None:
     status, out, err = run(str(RULES_DIR / old), str(RULES_DIR / new), "--format", fmt)
     assert status == code, err

@@ -67,11 +67,14 @@ def test_unknown_gate_and_part_are_usage_errors(tmp_path: pathlib.Path) -> None:
     assert only_entries(tmp_path) == []
 
 
-@pytest.mark.parametrize("args", [
-    ("--layer", "no_such_layer"),
-    ("--layer", "my_lstm", "--part", "recurrent_bias"),
-    ("--layer", "simple", "--gate", "z"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--layer", "no_such_layer"),
+        ("--layer", "my_lstm", "--part", "recurrent_bias"),
+        ("--layer", "simple", "--gate", "z"),
+    ],
+)
 def test_filters_matching_nothing_exit_2(args: tuple[str, ...], tmp_path: pathlib.Path) -> None:
     code, _, err = run(str(ZOO), *args, "-o", str(tmp_path / "out"))
     assert code == 2 and err.startswith("kernelsplit: error: ") and err.count("\n") == 1, err
@@ -135,8 +138,7 @@ def test_refusals_name_the_layer_and_reason(tmp_path: pathlib.Path) -> None:
     assert code == 0 and "warning" in err and "skipped gru_ra_false" in err
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert {r["layer"] for r in manifest["refused"]} == {"gru_ra_false", "lstm_acts"}
-    code, _, err = run(str(FIXTURES / "keras3" / "convlstm1d.keras"), "--layout", "onnx", "-o",
-                       str(tmp_path / "conv"))
+    code, _, err = run(str(FIXTURES / "keras3" / "convlstm1d.keras"), "--layout", "onnx", "-o", str(tmp_path / "conv"))
     assert code == 2 and "ONNX has no ConvLSTM" in err and not (tmp_path / "conv").exists()
 
 

@@ -54,8 +54,8 @@ def read_safetensors(path: pathlib.Path) -> dict[str, tuple[np.ndarray, str]]:
     """name -> (array, safetensors dtype code); BF16 comes back as its raw uint16 words."""
     data = path.read_bytes()
     (length,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + length])
-    body = data[8 + length:]
+    header = json.loads(data[8 : 8 + length])
+    body = data[8 + length :]
     out = {}
     end_max = 0
     for name, info in header.items():
@@ -76,8 +76,9 @@ def to_stored(values: np.ndarray, dtype: str) -> np.ndarray:
         assert not np.any(words & 0xFFFF), "a bfloat16 value read back has low bits set"
         return (words >> 16).astype("<u2")
     as_dtype = np.asarray(values).astype(dtype)
-    assert np.array_equal(as_dtype.astype(np.float64), np.asarray(values, np.float64), equal_nan=True), \
+    assert np.array_equal(as_dtype.astype(np.float64), np.asarray(values, np.float64), equal_nan=True), (
         f"values do not fit {dtype} exactly"
+    )
     return as_dtype
 
 
@@ -183,17 +184,23 @@ def group_arrays(folder: pathlib.Path, manifest: dict[str, Any], group: str, fmt
 # Tests: manifest contents, schema, inspect digests
 # ------------------------------------------------------------------------------------------
 
+
 def _inspect_digests(path: pathlib.Path) -> dict[tuple[str, str, str], str]:
     result = CliRunner().invoke(cli, ["inspect", "--format", "json", str(path)])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    return {(layer["name"], t["part"], t["gate"]): t["sha256"]
-            for art in document["artifacts"] for layer in art["layers"] for t in layer["tensors"]}
+    return {
+        (layer["name"], t["part"], t["gate"]): t["sha256"]
+        for art in document["artifacts"]
+        for layer in art["layers"]
+        for t in layer["tensors"]
+    }
 
 
 @pytest.mark.parametrize(("folder", "entry", "model"), file_cases(lambda e, m: m["layers"]))
-def test_keras_layout_digests_equal_inspect(folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any],
-                                            tmp_path: pathlib.Path) -> None:
+def test_keras_layout_digests_equal_inspect(
+    folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any], tmp_path: pathlib.Path
+) -> None:
     manifest = do_export(folder / entry["path"], tmp_path / "out", fmt="npz")
     exported = {(a["layer"], a["part"], a["gate"]): a["sha256"] for a in manifest["arrays"]}
     assert exported == _inspect_digests(folder / entry["path"])
@@ -207,8 +214,7 @@ def test_manifest_records_source_and_files(tmp_path: pathlib.Path) -> None:
     assert manifest["schema"] == "kernelsplit.export-manifest/1"
     assert manifest["source"]["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
     assert manifest["source"]["kind"] == "file" and manifest["source"]["format"] == "keras-zip"
-    on_disk = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*")
-                     if p.is_file())
+    on_disk = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*") if p.is_file())
     assert on_disk == sorted([f["path"] for f in manifest["files"]] + ["manifest.json"])
     for f in manifest["files"]:
         data = (tmp_path / "out" / f["path"]).read_bytes()

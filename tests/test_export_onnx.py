@@ -35,8 +35,12 @@ ReferenceEvaluator = pytest.importorskip("onnx.reference").ReferenceEvaluator
 
 def onnx_supported(record: dict[str, Any]) -> bool:
     cells = record.get("cells") or [record]
-    return all(c["cell"] in ("lstm", "gru", "simple_rnn") and c.get("activation", "tanh") == "tanh"
-               and c.get("recurrent_activation") in (None, "sigmoid") for c in cells)
+    return all(
+        c["cell"] in ("lstm", "gru", "simple_rnn")
+        and c.get("activation", "tanh") == "tanh"
+        and c.get("recurrent_activation") in (None, "sigmoid")
+        for c in cells
+    )
 
 
 @pytest.fixture(scope="module")
@@ -52,18 +56,29 @@ def run_node(group: dict[str, Any], arrays: dict[str, np.ndarray], x_btf: np.nda
     feeds = {"X": np.ascontiguousarray(x_btf.transpose(1, 0, 2), dtype=np.float32)}
     feeds.update({n: np.asarray(arrays[n], dtype=np.float32) for n in names})
     graph = helper.make_graph(
-        [node], "g",
+        [node],
+        "g",
         [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(v.shape)) for n, v in feeds.items()],
-        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None, None, None, None]),
-         helper.make_tensor_value_info("Y_h", TensorProto.FLOAT, [None, None, None])])
+        [
+            helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None, None, None, None]),
+            helper.make_tensor_value_info("Y_h", TensorProto.FLOAT, [None, None, None]),
+        ],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     onnx.checker.check_model(model)
     y, y_h = ReferenceEvaluator(model).run(None, feeds)
     return np.asarray(y), np.asarray(y_h)
 
 
-def run_record(folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any], record: dict[str, Any],
-               out: pathlib.Path, manifest: dict[str, Any], fmt: str) -> tuple[np.ndarray, np.ndarray]:
+def run_record(
+    folder: pathlib.Path,
+    entry: dict[str, Any],
+    model: dict[str, Any],
+    record: dict[str, Any],
+    out: pathlib.Path,
+    manifest: dict[str, Any],
+    fmt: str,
+) -> tuple[np.ndarray, np.ndarray]:
     art = _open(str(folder / entry["path"]))
     oracle = _oracle(str(folder / model["oracle"]))
     x = oracle[f"{record['key']}/input"].astype(np.float32)
@@ -96,8 +111,9 @@ def run_record(folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any
 
 
 @pytest.mark.parametrize(("folder", "entry", "model", "record"), record_cases(onnx_supported))
-def test_onnx_node_reproduces_keras(folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any],
-                                    record: dict[str, Any], exported: Any) -> None:
+def test_onnx_node_reproduces_keras(
+    folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any], record: dict[str, Any], exported: Any
+) -> None:
     out, manifest = exported(folder / entry["path"], "npz")
     got, want = run_record(folder, entry, model, record, out, manifest, "npz")
     assert got.shape == want.shape
@@ -120,11 +136,14 @@ def test_wrong_linear_before_reset_would_not_match(exported: Any) -> None:
     folder = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "keras3"
     out, manifest = exported(folder / "zoo.keras", "npz")
     group = group_of(manifest, "gru_ra_false")
-    wrong = {**group, "target": {**group["target"],
-                                 "attributes": {**group["target"]["attributes"], "linear_before_reset": 1}}}
+    wrong = {
+        **group,
+        "target": {**group["target"], "attributes": {**group["target"]["attributes"], "linear_before_reset": 1}},
+    }
     oracle = _oracle(str(folder / "zoo.npz"))
-    _, y_h = run_node(wrong, group_arrays(out, manifest, "gru_ra_false", "npz"),
-                      oracle["gru_ra_false/input"].astype(np.float32))
+    _, y_h = run_node(
+        wrong, group_arrays(out, manifest, "gru_ra_false", "npz"), oracle["gru_ra_false/input"].astype(np.float32)
+    )
     assert float(np.max(np.abs(y_h[0] - oracle["gru_ra_false/output"]))) > 1e-3
 
 

@@ -16,15 +16,24 @@ from test_export_common import FORMATS, _open, do_export, file_cases, read_array
 from kernelsplit.model import array_sha256
 
 #: float32, float16, bfloat16 and ConvLSTM (rank-4/5 kernels) files, one of each generation.
-ROUNDTRIP_FILES = {"keras3/zoo.keras", "keras3/float16.keras", "keras3/bfloat16.keras",
-                   "keras3/bfloat16.weights.h5", "keras3/convlstm3d.keras", "tf_keras/zoo.h5"}
+ROUNDTRIP_FILES = {
+    "keras3/zoo.keras",
+    "keras3/float16.keras",
+    "keras3/bfloat16.keras",
+    "keras3/bfloat16.weights.h5",
+    "keras3/convlstm3d.keras",
+    "tf_keras/zoo.h5",
+}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize(("folder", "entry", "model"), [
-    c for c in file_cases() if f"{c.values[0].name}/{c.values[1]['path']}" in ROUNDTRIP_FILES])
-def test_keras_layout_round_trip_is_bit_exact(folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any],
-                                              fmt: str, tmp_path: pathlib.Path) -> None:
+@pytest.mark.parametrize(
+    ("folder", "entry", "model"),
+    [c for c in file_cases() if f"{c.values[0].name}/{c.values[1]['path']}" in ROUNDTRIP_FILES],
+)
+def test_keras_layout_round_trip_is_bit_exact(
+    folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any], fmt: str, tmp_path: pathlib.Path
+) -> None:
     path = folder / entry["path"]
     art = _open(str(path))
     out = tmp_path / "out"
@@ -37,8 +46,9 @@ def test_keras_layout_round_trip_is_bit_exact(folder: pathlib.Path, entry: dict[
         got = read_array(out, record, fmt)
         stored = np.ascontiguousarray(tensor.stored_bytes_array)
         assert got.dtype.itemsize == stored.dtype.itemsize and got.shape == stored.shape, key
-        assert got.astype(got.dtype.newbyteorder("<")).tobytes() == \
-            stored.astype(stored.dtype.newbyteorder("<")).tobytes(), key
+        assert (
+            got.astype(got.dtype.newbyteorder("<")).tobytes() == stored.astype(stored.dtype.newbyteorder("<")).tobytes()
+        ), key
         assert array_sha256(got) == tensor.sha256 == record["sha256"]
         assert record["dtype"] == tensor.dtype
         seen.add(key)

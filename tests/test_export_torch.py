@@ -37,9 +37,13 @@ MODULES = {"torch.nn.LSTM": torch.nn.LSTM, "torch.nn.GRU": torch.nn.GRU, "torch.
 
 def torch_supported(record: dict[str, Any]) -> bool:
     cells = record.get("cells") or [record]
-    return all(c["cell"] in ("lstm", "gru", "simple_rnn") and c.get("reset_after") is not False
-               and c.get("activation", "tanh") == "tanh"
-               and c.get("recurrent_activation") in (None, "sigmoid") for c in cells)
+    return all(
+        c["cell"] in ("lstm", "gru", "simple_rnn")
+        and c.get("reset_after") is not False
+        and c.get("activation", "tanh") == "tanh"
+        and c.get("recurrent_activation") in (None, "sigmoid")
+        for c in cells
+    )
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +54,23 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., tuple[pa
 def build_module(folder: pathlib.Path, manifest: dict[str, Any], group: dict[str, Any], fmt: str) -> Any:
     target = group["target"]
     module = MODULES[target["module"]](**target["kwargs"]).double()
-    state = {k: torch.from_numpy(np.asarray(v, np.float64)) for k, v in
-             group_arrays(folder, manifest, group["name"], fmt).items()}
+    state = {
+        k: torch.from_numpy(np.asarray(v, np.float64))
+        for k, v in group_arrays(folder, manifest, group["name"], fmt).items()
+    }
     module.load_state_dict(state, strict=True)
     return module.eval()
 
 
-def run_record(folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any], record: dict[str, Any],
-               out: pathlib.Path, manifest: dict[str, Any], fmt: str) -> tuple[np.ndarray, np.ndarray]:
+def run_record(
+    folder: pathlib.Path,
+    entry: dict[str, Any],
+    model: dict[str, Any],
+    record: dict[str, Any],
+    out: pathlib.Path,
+    manifest: dict[str, Any],
+    fmt: str,
+) -> tuple[np.ndarray, np.ndarray]:
     art = _open(str(folder / entry["path"]))
     oracle = _oracle(str(folder / model["oracle"]))
     x = torch.from_numpy(oracle[f"{record['key']}/input"].astype(np.float64))
@@ -86,8 +99,9 @@ def run_record(folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any
 
 
 @pytest.mark.parametrize(("folder", "entry", "model", "record"), record_cases(torch_supported))
-def test_torch_module_reproduces_keras(folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any],
-                                       record: dict[str, Any], exported: Any) -> None:
+def test_torch_module_reproduces_keras(
+    folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any], record: dict[str, Any], exported: Any
+) -> None:
     out, manifest = exported(folder / entry["path"], "safetensors")
     got, want = run_record(folder, entry, model, record, out, manifest, "safetensors")
     assert got.shape == want.shape
@@ -126,17 +140,21 @@ def test_swapped_gru_gates_would_not_match(exported: Any) -> None:
     assert float(np.max(np.abs(got - oracle["gru_ra_true/output"]))) > 1e-2
 
 
-@pytest.mark.parametrize(("name", "reason"), [
-    ("gru_ra_false", "reset_after=False"),
-    ("lstm_acts", "activation='relu'"),
-])
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("gru_ra_false", "reset_after=False"),
+        ("lstm_acts", "activation='relu'"),
+    ],
+)
 def test_pytorch_refuses_what_it_cannot_compute(name: str, reason: str) -> None:
     art = _open(str(pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "keras3" / "zoo.keras"))
     from kernelsplit.analysis.select import Selection
 
     with pytest.raises(ExportRefusedError, match=reason) as info:
-        export_artifact(art, out=pathlib.Path("/nonexistent/never-written"), layout="pytorch",
-                        selection=Selection(layers=(name,)))
+        export_artifact(
+            art, out=pathlib.Path("/nonexistent/never-written"), layout="pytorch", selection=Selection(layers=(name,))
+        )
     assert info.value.code == "export-refused"
 
 

@@ -56,8 +56,7 @@ def _iter_file_cases() -> Iterator[Any]:
         manifest = _load(manifest_path)
         for entry in manifest["files"]:
             model = manifest["models"][entry["model"]]
-            yield pytest.param(manifest_path.parent, entry, model,
-                               id=f"{manifest_path.parent.name}/{entry['path']}")
+            yield pytest.param(manifest_path.parent, entry, model, id=f"{manifest_path.parent.name}/{entry['path']}")
 
 
 def _record_cases() -> list[Any]:
@@ -68,8 +67,7 @@ def _iter_record_cases() -> Iterator[Any]:
     for param in _file_cases():
         folder, entry, model = param.values
         for record in model["layers"]:
-            yield pytest.param(folder, entry, model, record,
-                               id=f"{folder.name}/{entry['path']}::{record['key']}")
+            yield pytest.param(folder, entry, model, record, id=f"{folder.name}/{entry['path']}::{record['key']}")
 
 
 @functools.cache
@@ -93,8 +91,9 @@ def _find_layer(art: Artifact, digest: str, what: str) -> RecurrentLayer:
     found = [layer for layer in art.layers if _stored_kernel_digest(layer) == digest]
     if len(found) != 1:
         names = [f"{lay.name}({lay.cell},{lay.units})" for lay in art.layers]
-        pytest.fail(f"{what}: {len(found)} kernelsplit layers have kernel_sha256 {digest[:12]}...; "
-                    f"layers found: {names}")
+        pytest.fail(
+            f"{what}: {len(found)} kernelsplit layers have kernel_sha256 {digest[:12]}...; layers found: {names}"
+        )
     return found[0]
 
 
@@ -109,11 +108,14 @@ def _cells(record: dict[str, Any]) -> list[dict[str, Any]]:
     return record.get("cells") or [record]
 
 
-def _case(folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any],
-          record: dict[str, Any]) -> tuple[list[Params], np.ndarray, np.ndarray, float]:
+def _case(
+    folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any], record: dict[str, Any]
+) -> tuple[list[Params], np.ndarray, np.ndarray, float]:
     art = _open(str(folder / entry["path"]))
-    params = [_params(_find_layer(art, cell["kernel_sha256"], f"{record['key']}[{i}]"))
-              for i, cell in enumerate(_cells(record))]
+    params = [
+        _params(_find_layer(art, cell["kernel_sha256"], f"{record['key']}[{i}]"))
+        for i, cell in enumerate(_cells(record))
+    ]
     oracle = _oracle(str(folder / model["oracle"]))
     x, want = oracle[f"{record['key']}/input"], oracle[f"{record['key']}/output"]
     atol = max(ATOL[c.get("dtype", "float32")] for c in _cells(record))
@@ -121,8 +123,9 @@ def _case(folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any],
 
 
 @pytest.mark.parametrize(("folder", "entry", "model", "record"), _record_cases())
-def test_forward_pass_matches_keras(folder: pathlib.Path, entry: dict[str, Any],
-                                    model: dict[str, Any], record: dict[str, Any]) -> None:
+def test_forward_pass_matches_keras(
+    folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any], record: dict[str, Any]
+) -> None:
     params, x, want, atol = _case(folder, entry, model, record)
     got = run_record(record, x, params, model["framework"])
     assert got.shape == want.shape
@@ -131,8 +134,9 @@ def test_forward_pass_matches_keras(folder: pathlib.Path, entry: dict[str, Any],
 
 
 @pytest.mark.parametrize(("folder", "entry", "model", "record"), _record_cases())
-def test_swapped_gates_do_not_match(folder: pathlib.Path, entry: dict[str, Any],
-                                    model: dict[str, Any], record: dict[str, Any]) -> None:
+def test_swapped_gates_do_not_match(
+    folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any], record: dict[str, Any]
+) -> None:
     """Negative control: the same comparison with two gates swapped in the first cell fails.
 
     SimpleRNN has a single gate; its control transposes the (square) recurrent kernel instead.
@@ -153,8 +157,7 @@ def test_swapped_gates_do_not_match(folder: pathlib.Path, entry: dict[str, Any],
 
 
 @pytest.mark.parametrize(("folder", "entry", "model"), _file_cases())
-def test_layer_inventory(folder: pathlib.Path, entry: dict[str, Any],
-                         model: dict[str, Any]) -> None:
+def test_layer_inventory(folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any]) -> None:
     """kernelsplit reports exactly one layer per recorded cell/direction, with the right kind."""
     art = _open(str(folder / entry["path"]))
     cells = [cell for record in model["layers"] for cell in _cells(record)]

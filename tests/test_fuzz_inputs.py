@@ -104,8 +104,7 @@ def _problems(path: Path, label: str) -> list[str]:
         elif artifact.error is not None and not isinstance(artifact.error, KernelsplitError):
             problems.append(f"{label}: error is {type(artifact.error).__name__}, not KernelsplitError")
 
-        result = CliRunner().invoke(cli, ["inspect", "--format", "json", str(path)],
-                                    catch_exceptions=True)
+        result = CliRunner().invoke(cli, ["inspect", "--format", "json", str(path)], catch_exceptions=True)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         exc = result.exception
         problems.append(f"{label}: CLI raised {type(exc).__name__}: {exc}")
@@ -161,7 +160,7 @@ def _zeroed(data: bytes, rng: random.Random) -> Iterator[tuple[str, bytes]]:
     for i in range(10):
         length = rng.choice([8, 64, 512, 4096])
         start = rng.randrange(max(1, size - length))
-        yield f"zeroed[{start}:{start + length}]#{i}", data[:start] + b"\0" * length + data[start + length:]
+        yield f"zeroed[{start}:{start + length}]#{i}", data[:start] + b"\0" * length + data[start + length :]
     yield "all-0xff-after-magic", data[:8] + b"\xff" * (size - 8)
 
 
@@ -189,18 +188,17 @@ def test_byte_damage_single_files(tmp_path: Path, name: str, mutator: str) -> No
 def _dir_members() -> list[tuple[str, Path, str]]:
     """(case name, folder fixture, member to damage) for the multi-file containers."""
     members = [("keras_dir", KERAS_DIR, name) for name in ("config.json", "metadata.json", "model.weights.h5")]
-    members += [("savedmodel", SAVEDMODEL, rel) for rel in
-                ("saved_model.pb", "variables/variables.index", "variables/variables.data-00000-of-00001")]
-    members += [("checkpoint", CHECKPOINT, rel) for rel in
-                ("checkpoint", "ckpt.index", "ckpt.data-00000-of-00001")]
+    members += [
+        ("savedmodel", SAVEDMODEL, rel)
+        for rel in ("saved_model.pb", "variables/variables.index", "variables/variables.data-00000-of-00001")
+    ]
+    members += [("checkpoint", CHECKPOINT, rel) for rel in ("checkpoint", "ckpt.index", "ckpt.data-00000-of-00001")]
     return members
 
 
 @pytest.mark.parametrize("mutator", sorted(MUTATORS))
-@pytest.mark.parametrize(("kind", "folder", "member"), _dir_members(),
-                         ids=[f"{k}:{m}" for k, _, m in _dir_members()])
-def test_byte_damage_inside_folders(tmp_path: Path, kind: str, folder: Path, member: str,
-                                    mutator: str) -> None:
+@pytest.mark.parametrize(("kind", "folder", "member"), _dir_members(), ids=[f"{k}:{m}" for k, _, m in _dir_members()])
+def test_byte_damage_inside_folders(tmp_path: Path, kind: str, folder: Path, member: str, mutator: str) -> None:
     data = (folder / member).read_bytes()
     rng = random.Random(f"{kind}/{member}/{mutator}")
     variants = list(MUTATORS[mutator](data, rng))[::2]  # every other variant: folders cost more
@@ -278,15 +276,24 @@ def _json_variants(text: str, rng: random.Random, count: int) -> Iterator[tuple[
     """Invalid JSON, JSON of the wrong shape, and random structural mutations of ``text``."""
     yield "invalid-json", text[: len(text) // 2]
     yield "not-utf8", "\udcff"  # written with surrogateescape -> a lone 0xff byte
-    for label, value in [("list", [1, 2]), ("number", 42), ("null", None), ("string", "config"),
-                         ("empty-object", {}), ("true", True)]:
+    for label, value in [
+        ("list", [1, 2]),
+        ("number", 42),
+        ("null", None),
+        ("string", "config"),
+        ("empty-object", {}),
+        ("true", True),
+    ]:
         yield f"wrong-shape:{label}", json.dumps(value)
     yield "deep-list-nesting", "[" * 100_000 + "]" * 100_000
     yield "deep-layer-nesting", _deep(3000)
     doc = json.loads(text)
     all_paths = [p for p in _paths(doc) if p]
-    unit_paths = [p for p in all_paths if p[-1] in ("units", "filters", "output_dim", "nb_filter",
-                                                        "shape", "batch_shape", "batch_input_shape")]
+    unit_paths = [
+        p
+        for p in all_paths
+        if p[-1] in ("units", "filters", "output_dim", "nb_filter", "shape", "batch_shape", "batch_input_shape")
+    ]
     for path in unit_paths:
         for value in (-1, 0, 10**12, 1.5, "4", None):
             yield f"absurd {'/'.join(map(str, path))}={value!r}", json.dumps(_set(json.loads(text), path, value))
@@ -307,8 +314,13 @@ def _write_text(path: Path, text: str) -> None:
     path.write_bytes(text.encode("utf-8", "surrogateescape"))
 
 
-def _rezip(src: Path, dst: Path, replace: dict[str, bytes | None], order: list[str] | None = None,
-           extra: dict[str, bytes] | None = None) -> None:
+def _rezip(
+    src: Path,
+    dst: Path,
+    replace: dict[str, bytes | None],
+    order: list[str] | None = None,
+    extra: dict[str, bytes] | None = None,
+) -> None:
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
         names = order or zin.namelist()
         for name in names:
@@ -351,9 +363,14 @@ def test_sharded_index_mutations(tmp_path: Path) -> None:
     variants = list(_json_variants(text, rng, 25))
     doc = json.loads(text)
     first = next(iter(doc["weight_map"]))
-    for label, target_name in [("missing-shard", "nope.weights.h5"), ("traversal", "../../etc/passwd"),
-                               ("absolute", "/etc/passwd"), ("self", SHARDED.name), ("dir", "."),
-                               ("empty-name", "")]:
+    for label, target_name in [
+        ("missing-shard", "nope.weights.h5"),
+        ("traversal", "../../etc/passwd"),
+        ("absolute", "/etc/passwd"),
+        ("self", SHARDED.name),
+        ("dir", "."),
+        ("empty-name", ""),
+    ]:
         mutated = json.loads(text)
         mutated["weight_map"][first] = [target_name]
         variants.append((f"weight_map->{label}", json.dumps(mutated)))
@@ -401,11 +418,13 @@ def test_keras_zip_members_swapped_dropped_garbled(tmp_path: Path) -> None:
     # a zip whose central directory says one thing and local headers another
     data = bytearray(KERAS_ZIP["k3_zip"].read_bytes())
     eocd = data.rfind(b"PK\x05\x06")
-    for label, patch in [("cd-offset-past-end", (eocd + 16, b"\xff\xff\xff\x7f")),
-                         ("cd-count-huge", (eocd + 10, b"\xff\xff")),
-                         ("cd-size-zero", (eocd + 12, b"\0\0\0\0"))]:
+    for label, patch in [
+        ("cd-offset-past-end", (eocd + 16, b"\xff\xff\xff\x7f")),
+        ("cd-count-huge", (eocd + 10, b"\xff\xff")),
+        ("cd-size-zero", (eocd + 12, b"\0\0\0\0")),
+    ]:
         blob = bytearray(data)
-        blob[patch[0]:patch[0] + len(patch[1])] = patch[1]
+        blob[patch[0] : patch[0] + len(patch[1])] = patch[1]
         target = tmp_path / f"eocd-{label}.keras"
         target.write_bytes(bytes(blob))
         cases.append((target, f"k3_zip {label}"))
@@ -413,7 +432,7 @@ def test_keras_zip_members_swapped_dropped_garbled(tmp_path: Path) -> None:
     cd = data.find(b"PK\x01\x02")
     while cd != -1:
         blob = bytearray(data)
-        blob[cd + 24:cd + 28] = (2**32 - 1).to_bytes(4, "little")  # uncompressed size
+        blob[cd + 24 : cd + 28] = (2**32 - 1).to_bytes(4, "little")  # uncompressed size
         target = tmp_path / f"lying-size-{cd}.keras"
         target.write_bytes(bytes(blob))
         cases.append((target, f"k3_zip lying uncompressed size at cd {cd}"))
@@ -510,6 +529,7 @@ def _legacy_h5_mutations(full: bool) -> list[tuple[str, Callable[[h5py.File], No
         def mutate(h5: h5py.File) -> None:
             for name in _datasets(root(h5)):
                 _replace_dataset(h5, f"{root(h5).name}/{name}", value)
+
         return mutate
 
     def model_config(value: object) -> Callable[[h5py.File], None]:
@@ -548,16 +568,27 @@ def _legacy_h5_mutations(full: bool) -> list[tuple[str, Callable[[h5py.File], No
         ("every dataset (7,)", every_dataset(np.zeros(7, "f4"))),
     ]
     if full:
-        for label, value in [("invalid JSON", '{"class_name": "Sequential", "config": '),
-                             ("list", "[1, 2, 3]"), ("number", "42"), ("null", "null"),
-                             ("string", '"Sequential"'), ("empty", ""), ("bytes non-utf8", np.void(b"\xff\xfe")),
-                             ("int attr", 7), ("array attr", np.arange(3)),
-                             ("deep nesting", _deep(3000)),
-                             ("deep list", "[" * 50_000 + "]" * 50_000),
-                             ("deleted", _MISSING)]:
+        for label, value in [
+            ("invalid JSON", '{"class_name": "Sequential", "config": '),
+            ("list", "[1, 2, 3]"),
+            ("number", "42"),
+            ("null", "null"),
+            ("string", '"Sequential"'),
+            ("empty", ""),
+            ("bytes non-utf8", np.void(b"\xff\xfe")),
+            ("int attr", 7),
+            ("array attr", np.arange(3)),
+            ("deep nesting", _deep(3000)),
+            ("deep list", "[" * 50_000 + "]" * 50_000),
+            ("deleted", _MISSING),
+        ]:
             mutations.append((f"model_config {label}", model_config(value)))
-        for label, value in [("keras_version int", 3), ("keras_version garbage", np.void(b"\xff\x00\x01")),
-                             ("keras_version 99", "99.0.0"), ("backend array", np.arange(2))]:
+        for label, value in [
+            ("keras_version int", 3),
+            ("keras_version garbage", np.void(b"\xff\x00\x01")),
+            ("keras_version 99", "99.0.0"),
+            ("backend array", np.arange(2)),
+        ]:
             key = label.split()[0]
             mutations.append((label, lambda h5, key=key, value=value: _replace_attr(h5, key, value)))
     return mutations
@@ -628,10 +659,10 @@ H5_MUTATION_TARGETS = (
 )
 
 
-@pytest.mark.parametrize(("name", "src", "mutations"), H5_MUTATION_TARGETS,
-                         ids=[t[0] for t in H5_MUTATION_TARGETS])
-def test_hdf5_structure_mangled(tmp_path: Path, name: str, src: Path,
-                                mutations: list[tuple[str, Callable[[h5py.File], None]]]) -> None:
+@pytest.mark.parametrize(("name", "src", "mutations"), H5_MUTATION_TARGETS, ids=[t[0] for t in H5_MUTATION_TARGETS])
+def test_hdf5_structure_mangled(
+    tmp_path: Path, name: str, src: Path, mutations: list[tuple[str, Callable[[h5py.File], None]]]
+) -> None:
     cases = []
     for index, (label, mutate) in enumerate(mutations):
         target = tmp_path / f"{index:03d}.h5"
@@ -678,10 +709,15 @@ def _limit() -> None:
 
 def _bombs(src: Path, tmp: Path) -> list[tuple[Path, str]]:
     cases = []
-    specs = [("chunked 2**20 x 2**16 float32 (4 TB, nothing stored)", (2**20, 2**16), {"chunks": (1, 16)}),
-             ("chunked 40000 x 40000 float32 (6.4 GB)", (40000, 40000), {"chunks": (8, 8)}),
-             ("compressed zeros 16000 x 16000 float32 (1 GB)", (16000, 16000),
-              {"chunks": (1000, 1000), "compression": "gzip", "fillvalue": 0.0})]
+    specs = [
+        ("chunked 2**20 x 2**16 float32 (4 TB, nothing stored)", (2**20, 2**16), {"chunks": (1, 16)}),
+        ("chunked 40000 x 40000 float32 (6.4 GB)", (40000, 40000), {"chunks": (8, 8)}),
+        (
+            "compressed zeros 16000 x 16000 float32 (1 GB)",
+            (16000, 16000),
+            {"chunks": (1000, 1000), "compression": "gzip", "fillvalue": 0.0},
+        ),
+    ]
     for index, (label, shape, kwargs) in enumerate(specs):
         target = tmp / f"bomb{index}.h5"
         shutil.copy(src, target)
@@ -697,8 +733,14 @@ def test_shape_bombs_are_refused_without_allocating(tmp_path: Path) -> None:
     problems = []
     for path, label in _bombs(H5_FULL["tfk_full"], tmp_path):
         assert path.stat().st_size < 5_000_000, label
-        proc = subprocess.run([sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True,
-                              timeout=60, preexec_fn=_limit, env={**os.environ, "PYTHONHASHSEED": "0"})
+        proc = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            preexec_fn=_limit,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
         if proc.returncode != 0 or "Traceback" in proc.stderr:
             problems.append(f"{label}: child exit {proc.returncode}: {proc.stderr.strip()[-400:]}")
     assert not problems, "\n".join(problems)
@@ -708,8 +750,7 @@ def test_shape_bombs_are_refused_without_allocating(tmp_path: Path) -> None:
 def _nonfinite_cases() -> list[object]:
     cases = []
     for value in ("NaN", "Infinity", "-Infinity"):
-        cases.append(pytest.param("metadata.json", "keras_version", value,
-                                  id=f"metadata-keras_version-{value}"))
+        cases.append(pytest.param("metadata.json", "keras_version", value, id=f"metadata-keras_version-{value}"))
         cases.append(pytest.param("metadata.json", "date_saved", value, id=f"metadata-date_saved-{value}"))
         for key in ("units", "activation", "dtype", "use_bias", "go_backwards", "dropout", "name"):
             # these keys are echoed in the layer's JSON "config": output must stay strict JSON

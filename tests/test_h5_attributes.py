@@ -25,10 +25,11 @@ def _rewrite_attr(obj: h5py.Group, name: str, chunks: int, as_bytes: bool) -> No
     del obj.attrs[name]
     size = -(-len(values) // chunks)
     for index in range(chunks):
-        part = values[index * size:(index + 1) * size]
+        part = values[index * size : (index + 1) * size]
         target = name if chunks == 1 else f"{name}{index}"
-        obj.attrs[target] = np.array([v.encode() for v in part], dtype=f"S{max(map(len, values))}") \
-            if as_bytes else part
+        obj.attrs[target] = (
+            np.array([v.encode() for v in part], dtype=f"S{max(map(len, values))}") if as_bytes else part
+        )
 
 
 @pytest.mark.parametrize(("fixture", "root"), [(ZOO, "model_weights"), (ZOO_WEIGHTS, "/")])

@@ -30,12 +30,19 @@ sys.path.insert(0, str(ROOT / "fixtures"))
 from gen_legacy import write_keras1  # noqa: E402
 
 EXPECTED_FORMAT = {
-    "cudnn_weights.h5": "h5-weights", "cudnn.h5": "h5-full",
-    "k1_tf.h5": "h5-full", "k1_th.h5": "h5-full", "k1_th_weights.h5": "h5-weights",
-    "k1_convlstm_tf.h5": "h5-full", "k1_convlstm_th.h5": "h5-full",
-    "k1_convlstm_th_weights.h5": "h5-weights", "k0_lstm.h5": "h5-keras0",
-    "lcd.keras": "keras-zip", "lcd.weights.h5": "keras3-weights-h5",
-    "sharded.weights.json": "keras3-sharded-weights", "unzipped_keras": "keras-dir",
+    "cudnn_weights.h5": "h5-weights",
+    "cudnn.h5": "h5-full",
+    "k1_tf.h5": "h5-full",
+    "k1_th.h5": "h5-full",
+    "k1_th_weights.h5": "h5-weights",
+    "k1_convlstm_tf.h5": "h5-full",
+    "k1_convlstm_th.h5": "h5-full",
+    "k1_convlstm_th_weights.h5": "h5-weights",
+    "k0_lstm.h5": "h5-keras0",
+    "lcd.keras": "keras-zip",
+    "lcd.weights.h5": "keras3-weights-h5",
+    "sharded.weights.json": "keras3-sharded-weights",
+    "unzipped_keras": "keras-dir",
 }
 
 
@@ -75,8 +82,7 @@ def test_keras1_storages(name: str) -> None:
     assert by_name["lstm_1"].conversion == "keras1"  # per-gate i, c, f, o
     assert by_name["gru_1"].conversion == "keras1"
     assert by_name["lstm_2"].conversion is None  # consume_less='gpu': already fused i, f, c, o
-    assert [by_name[f"bidirectional_1/{d}"].direction for d in ("forward", "backward")] == \
-        ["forward", "backward"]
+    assert [by_name[f"bidirectional_1/{d}"].direction for d in ("forward", "backward")] == ["forward", "backward"]
     assert "timedistributeddense_1" not in by_name
     source = by_name["lstm_1"].tensor("kernel", "f").source
     assert source.endswith("lstm_1_W_f" if "th" in name else "lstm_1_W_f:0")
@@ -106,16 +112,19 @@ def test_keras1_convlstm_orientation_ambiguous_without_config(tmp_path: pathlib.
     arrays = [rng.normal(size=s).astype(np.float32) for s in [(3, 3, 3, 3), (3, 3, 3, 3), (3,)] * 4]
     names = [f"convlstm2d_1_{letter}_{gate}" for gate in "icfo" for letter in "WUb"]
     path = tmp_path / "ambiguous.h5"
-    write_keras1(path, [("convlstm2d_1", list(zip(names, arrays, strict=True)))], theano=False,
-                 config=None)
-    with pytest.raises(UnsupportedError, match=r"ConvLSTM2D weights without config: .* fit both "
-                                               r"dim_ordering 'th' and 'tf'"):
+    write_keras1(path, [("convlstm2d_1", list(zip(names, arrays, strict=True)))], theano=False, config=None)
+    with pytest.raises(
+        UnsupportedError,
+        match=r"ConvLSTM2D weights without config: .* fit both "
+        r"dim_ordering 'th' and 'tf'",
+    ):
         kernelsplit.open(path)
 
 
 # ----------------------------------------------------------------------------------------------
 # Refusals
 # ----------------------------------------------------------------------------------------------
+
 
 def test_keras0_gru_is_refused_precisely() -> None:
     with pytest.raises(UnsupportedError) as info:
@@ -126,8 +135,7 @@ def test_keras0_gru_is_refused_precisely() -> None:
 
 def test_keras0_lstm_is_read() -> None:
     art = kernelsplit.open(LEGACY / "k0_lstm.h5")
-    assert [(la.cell, la.units, la.conversion, la.inferred) for la in art.layers] == \
-        [("lstm", 4, "keras1", True)]
+    assert [(la.cell, la.units, la.conversion, la.inferred) for la in art.layers] == [("lstm", 4, "keras1", True)]
 
 
 def test_npz_keras_is_refused() -> None:
@@ -135,13 +143,20 @@ def test_npz_keras_is_refused() -> None:
         kernelsplit.open(LEGACY / "npz_weights.keras")
 
 
-@pytest.mark.parametrize(("name", "error"), [
-    ("k0_gru_refused.h5", "unsupported: Keras 0.x GRU weights without config"),
-    ("npz_weights.keras", "unsafe: weights are model.weights.npz"),
-])
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("k0_gru_refused.h5", "unsupported: Keras 0.x GRU weights without config"),
+        ("npz_weights.keras", "unsafe: weights are model.weights.npz"),
+    ],
+)
 def test_cli_refusal_exits_2_without_traceback(name: str, error: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "kernelsplit", "inspect", str(LEGACY / name)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kernelsplit", "inspect", str(LEGACY / name)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert error.split(": ", 1)[1] in proc.stderr
@@ -166,9 +181,16 @@ def test_sharded_copy_reads(tmp_path: pathlib.Path) -> None:
     assert any("no config" in note for note in art.notes)
 
 
-@pytest.mark.parametrize("bad", ["../sharded_00000.weights.h5", "/etc/passwd",
-                                 ["sharded_00001.weights.h5", "sub/sharded_00000.weights.h5"],
-                                 "..", "C:\\x.weights.h5"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "../sharded_00000.weights.h5",
+        "/etc/passwd",
+        ["sharded_00001.weights.h5", "sub/sharded_00000.weights.h5"],
+        "..",
+        "C:\\x.weights.h5",
+    ],
+)
 def test_sharded_map_escaping_folder_is_unsafe(tmp_path: pathlib.Path, bad: Any) -> None:
     (tmp_path / "in").mkdir()
     index = _sharded_copy(tmp_path / "in")
@@ -206,10 +228,12 @@ def test_json_that_is_not_a_shard_index(tmp_path: pathlib.Path) -> None:
 # The h5py-built Keras 1 files follow the real Keras 1 files' conventions
 # ----------------------------------------------------------------------------------------------
 
-REAL_K1_FULL = REALWORLD / "KonduitAI__dl4j-test-resources" / \
-    "src__main__resources__keras__simple__lstm_tf_model.h5"
-REAL_K1_TH_FULL = REALWORLD / "KonduitAI__dl4j-test-resources" / \
-    "src__main__resources__modelimport__keras__examples__simple_lstm__simple_lstm_th_keras_1_model.h5"
+REAL_K1_FULL = REALWORLD / "KonduitAI__dl4j-test-resources" / "src__main__resources__keras__simple__lstm_tf_model.h5"
+REAL_K1_TH_FULL = (
+    REALWORLD
+    / "KonduitAI__dl4j-test-resources"
+    / "src__main__resources__modelimport__keras__examples__simple_lstm__simple_lstm_th_keras_1_model.h5"
+)
 REAL_K1_WEIGHTS = REALWORLD / "FrownyFace__NN" / "lstm_weights.h5"
 needs_realworld = pytest.mark.skipif(not REAL_K1_FULL.exists(), reason="../shared/realworld absent")
 
@@ -249,11 +273,14 @@ def _weight_names(path: pathlib.Path) -> list[str]:
 
 
 @needs_realworld
-@pytest.mark.parametrize(("ours", "real", "sub"), [
-    ("k1_tf.h5", REAL_K1_FULL, "model_weights"),
-    ("k1_th.h5", REAL_K1_TH_FULL, "model_weights"),
-    ("k1_th_weights.h5", REAL_K1_WEIGHTS, ""),
-])
+@pytest.mark.parametrize(
+    ("ours", "real", "sub"),
+    [
+        ("k1_tf.h5", REAL_K1_FULL, "model_weights"),
+        ("k1_th.h5", REAL_K1_TH_FULL, "model_weights"),
+        ("k1_th_weights.h5", REAL_K1_WEIGHTS, ""),
+    ],
+)
 def test_keras1_hdf5_conventions_match_real_files(ours: str, real: pathlib.Path, sub: str) -> None:
     with h5py.File(LEGACY / ours, "r") as mine, h5py.File(real, "r") as theirs:
         mine_root = _attr_kinds(mine)
@@ -280,6 +307,7 @@ def test_keras1_hdf5_conventions_match_real_files(ours: str, real: pathlib.Path,
             found: list[h5py.Dataset] = []
             h5.visititems(lambda _, o: found.append(o) if isinstance(o, h5py.Dataset) else None)
             return found[0]
+
         for dataset in (first_dataset(mine), first_dataset(theirs)):
             assert dataset.dtype == np.float32 and dataset.chunks is None
             assert dataset.compression is None

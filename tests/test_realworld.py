@@ -39,8 +39,7 @@ def test_realworld_file_matches_keras(expected_name: str) -> None:
             assert got.sha256 == tensor["sha256"], (want["name"], tensor["part"], tensor["gate"])
             assert list(got.shape) == tensor["shape"]
             assert got.dtype == tensor["dtype"]
-        assert (layer.cell, layer.units, layer.direction) == (
-            want["cell_kind"], want["units"], want["direction"])
+        assert (layer.cell, layer.units, layer.direction) == (want["cell_kind"], want["units"], want["direction"])
         assert list(layer.gates) == want["gate_order"]
     assert not unmatched, f"layers Keras does not have: {[c.name for c in unmatched]}"
 

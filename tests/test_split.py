@@ -41,8 +41,12 @@ def cells(draw: st.DrawFn) -> tuple[str, list[np.ndarray]]:
 @given(cells())
 def test_concatenated_gates_equal_stored_tensors(cell: tuple[str, list[np.ndarray]]) -> None:
     class_name, arrays_ = cell
-    record = CellRecord(name="x", class_name=class_name, kind=None,
-                        weights=[StoredTensor(a, f"t{k}", str(a.dtype)) for k, a in enumerate(arrays_)])
+    record = CellRecord(
+        name="x",
+        class_name=class_name,
+        kind=None,
+        weights=[StoredTensor(a, f"t{k}", str(a.dtype)) for k, a in enumerate(arrays_)],
+    )
     layer = build_layer(record)
     assert layer.gates == LAYOUTS[layer.cell].gates
     assert np.array_equal(layer.fused("kernel"), arrays_[0])
@@ -71,9 +75,11 @@ def test_fixture_blocks_are_views_of_the_file_bytes() -> None:
                 dataset_path, _, index = tensor.source.rpartition("[")
                 stored = h5[dataset_path][()]
                 selector = tuple(
-                    slice(*map(int, part.split(":"))) if ":" in part and part.strip() != ":" else
-                    (slice(None) if part.strip() == ":" else int(part))
-                    for part in index.rstrip("]").split(", "))
+                    slice(*map(int, part.split(":")))
+                    if ":" in part and part.strip() != ":"
+                    else (slice(None) if part.strip() == ":" else int(part))
+                    for part in index.rstrip("]").split(", ")
+                )
                 assert np.array_equal(stored[selector], tensor.array), tensor.source
 
 
@@ -101,10 +107,10 @@ def test_no_command_imports_tensorflow_or_keras(tmp_path) -> None:
         runner = CliRunner()
         runner.invoke(cli, ["inspect", "--format", "json", *{files!r}])
         runner.invoke(cli, ["check", "--format", "json", {str(FIXTURES)!r}])
-        runner.invoke(cli, ["diff", {str(FIXTURES / 'tf_keras' / 'zoo.h5')!r},
-                            {str(FIXTURES / 'tf_keras' / 'zoo.keras')!r}])
-        runner.invoke(cli, ["export", {str(FIXTURES / 'tf_keras' / 'zoo.h5')!r}, "--layout", "pytorch",
-                            "--skip-unsupported", "-o", {str(tmp_path / 'out')!r}])
+        runner.invoke(cli, ["diff", {str(FIXTURES / "tf_keras" / "zoo.h5")!r},
+                            {str(FIXTURES / "tf_keras" / "zoo.keras")!r}])
+        runner.invoke(cli, ["export", {str(FIXTURES / "tf_keras" / "zoo.h5")!r}, "--layout", "pytorch",
+                            "--skip-unsupported", "-o", {str(tmp_path / "out")!r}])
         loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf_keras"))
         print(loaded)
     """)

@@ -123,12 +123,18 @@ def diff_tensor(old: GateTensor | None, new: GateTensor | None, part: str, gate:
     if old is None or new is None:
         present = old or new
         assert present is not None
-        return TensorDiff(part, gate, "added" if old is None else "removed",
-                          old_shape=old.shape if old else None, new_shape=new.shape if new else None,
-                          old_dtype=old.dtype if old else None, new_dtype=new.dtype if new else None,
-                          old_sha256=old.sha256 if old else None, new_sha256=new.sha256 if new else None)
-    result = TensorDiff(part, gate, "identical", old.shape, new.shape, old.dtype, new.dtype,
-                        old.sha256, new.sha256)
+        return TensorDiff(
+            part,
+            gate,
+            "added" if old is None else "removed",
+            old_shape=old.shape if old else None,
+            new_shape=new.shape if new else None,
+            old_dtype=old.dtype if old else None,
+            new_dtype=new.dtype if new else None,
+            old_sha256=old.sha256 if old else None,
+            new_sha256=new.sha256 if new else None,
+        )
+    result = TensorDiff(part, gate, "identical", old.shape, new.shape, old.dtype, new.dtype, old.sha256, new.sha256)
     if old.shape != new.shape:
         result.status = "shape-changed"
     elif old.sha256 != new.sha256 or old.dtype != new.dtype:
@@ -162,8 +168,7 @@ def diff_layers(old: RecurrentLayer, new: RecurrentLayer) -> LayerDiff:
     changes = _config_changes(old, new)
     same = all(t.status == "identical" for t in tensors) and not changes
     name = old.name if old.name == new.name else f"{old.name} -> {new.name}"
-    return LayerDiff(name, "identical" if same else "changed", old.name, new.name, old.cell, new.cell,
-                     changes, tensors)
+    return LayerDiff(name, "identical" if same else "changed", old.name, new.name, old.cell, new.cell, changes, tensors)
 
 
 def _digests(layer: RecurrentLayer) -> Counter[str]:
@@ -189,10 +194,24 @@ def diff_artifacts(old: Artifact, new: Artifact, max_drift: float | None = None)
     order = {id(layer): i for i, layer in enumerate(old.layers)}
     pairs.sort(key=lambda pair: order[id(pair[0])])
     layers = [diff_layers(a, b) for a, b in pairs]
-    layers += [LayerDiff(layer.name, "removed", old_name=layer.name, old_cell=layer.cell,
-                         tensors=[diff_tensor(t, None, t.part, t.gate) for t in layer.tensors])
-               for layer in old_left]
-    layers += [LayerDiff(layer.name, "added", new_name=layer.name, new_cell=layer.cell,
-                         tensors=[diff_tensor(None, t, t.part, t.gate) for t in layer.tensors])
-               for layer in new_left]
+    layers += [
+        LayerDiff(
+            layer.name,
+            "removed",
+            old_name=layer.name,
+            old_cell=layer.cell,
+            tensors=[diff_tensor(t, None, t.part, t.gate) for t in layer.tensors],
+        )
+        for layer in old_left
+    ]
+    layers += [
+        LayerDiff(
+            layer.name,
+            "added",
+            new_name=layer.name,
+            new_cell=layer.cell,
+            tensors=[diff_tensor(None, t, t.part, t.gate) for t in layer.tensors],
+        )
+        for layer in new_left
+    ]
     return DiffReport(old, new, layers, max_drift)

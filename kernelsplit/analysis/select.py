@@ -40,7 +40,8 @@ class Selection:
 
     def tensors(self, layer: RecurrentLayer) -> list[GateTensor]:
         return [
-            t for t in layer.tensors
+            t
+            for t in layer.tensors
             if (not self.gates or t.gate in self.gates) and (not self.parts or t.part in self.parts)
         ]
 
@@ -60,12 +61,10 @@ class Selection:
         if not any(g in layer.gates for layer in layers for g in self.gates):
             kinds = sorted({layer.cell for layer in layers})
             valid = "; ".join(f"{k}: {' '.join(LAYOUTS[k].gates)}" for k in kinds)
-            raise UsageError(f"gate {', '.join(self.gates)} does not exist in the selected "
-                             f"layers ({valid})")
+            raise UsageError(f"gate {', '.join(self.gates)} does not exist in the selected layers ({valid})")
 
 
 def _gate_listing() -> str:
     return "; ".join(
-        f"{kind}: " + " ".join(f"{g} ({lay.gate_names[g]})" for g in lay.gates)
-        for kind, lay in LAYOUTS.items()
+        f"{kind}: " + " ".join(f"{g} ({lay.gate_names[g]})" for g in lay.gates) for kind, lay in LAYOUTS.items()
     )

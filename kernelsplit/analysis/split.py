@@ -50,8 +50,9 @@ def _slice_label(ndim: int, lead: str, start: int, stop: int) -> str:
     return "[" + ", ".join([":"] * (ndim - 1) + [f"{start}:{stop}"]) + "]"
 
 
-def _split_last_axis(part: str, tensor: StoredTensor, gates: tuple[str, ...], units: int,
-                     lead_index: int | None = None, offset: int = 0) -> list[_Block]:
+def _split_last_axis(
+    part: str, tensor: StoredTensor, gates: tuple[str, ...], units: int, lead_index: int | None = None, offset: int = 0
+) -> list[_Block]:
     array, raw = tensor.array, tensor.raw
     lead = ""
     if lead_index is not None:
@@ -61,15 +62,17 @@ def _split_last_axis(part: str, tensor: StoredTensor, gates: tuple[str, ...], un
     blocks = []
     for index, gate in enumerate(gates):
         start, stop = offset + index * units, offset + (index + 1) * units
-        blocks.append(_Block(
-            part=part,
-            gate=gate,
-            array=array[..., start:stop],
-            path=tensor.source,
-            selection=_slice_label(tensor.array.ndim, lead, start, stop),
-            dtype=tensor.dtype,
-            raw=raw[..., start:stop] if raw is not None else None,
-        ))
+        blocks.append(
+            _Block(
+                part=part,
+                gate=gate,
+                array=array[..., start:stop],
+                path=tensor.source,
+                selection=_slice_label(tensor.array.ndim, lead, start, stop),
+                dtype=tensor.dtype,
+                raw=raw[..., start:stop] if raw is not None else None,
+            )
+        )
     return blocks
 
 
@@ -87,16 +90,15 @@ def _looks_per_gate(weights: list[StoredTensor]) -> bool:
     if all(names) and not any(n.isdigit() or n.startswith("param_") for n in names):
         return all(PER_GATE_NAME.search(n) for n in names)
     # Keras 0.x (param_n) or numbered: (in, u), (u, u), (u,) repeated.
-    return all(weights[k + 1].array.ndim == 2 and weights[k + 2].array.ndim == 1
-               for k in range(0, len(weights), 3))
+    return all(weights[k + 1].array.ndim == 2 and weights[k + 2].array.ndim == 1 for k in range(0, len(weights), 3))
 
 
 def _units_and_gates(recurrent: StoredTensor, record: CellRecord) -> tuple[int, int]:
     shape = recurrent.shape
     if len(shape) < 2 or shape[-2] == 0 or shape[-1] % shape[-2]:
         raise CorruptFileError(
-            f"layer {record.name}: recurrent kernel {recurrent.source} has shape {shape}, "
-            "not (..., units, gates*units)")
+            f"layer {record.name}: recurrent kernel {recurrent.source} has shape {shape}, not (..., units, gates*units)"
+        )
     return shape[-2], shape[-1] // shape[-2]
 
 
@@ -138,19 +140,42 @@ def build_layer(record: CellRecord) -> RecurrentLayer:
         blocks, kind, units, storage = _fused_blocks(record, config_kind, storage, notes)
     mismatches = []
     if config_kind and config_kind != kind:
-        mismatches.append(Mismatch("cell", config_kind, kind, f"config says {record.class_name} "
-                                   f"({config_kind}) but the stored shapes are {kind}"))
+        mismatches.append(
+            Mismatch(
+                "cell",
+                config_kind,
+                kind,
+                f"config says {record.class_name} ({config_kind}) but the stored shapes are {kind}",
+            )
+        )
     config_units = record.config.get("units")
     if isinstance(config_units, int) and not isinstance(config_units, bool) and config_units != units:
-        mismatches.append(Mismatch("units", config_units, units, f"config says units={config_units} "
-                                   f"but the stored shapes give units={units}"))
+        mismatches.append(
+            Mismatch(
+                "units",
+                config_units,
+                units,
+                f"config says units={config_units} but the stored shapes give units={units}",
+            )
+        )
     stored_reset_after = any(b.part == "recurrent_bias" for b in blocks)
     config_reset_after = record.config.get("reset_after")
-    if kind == "gru" and storage == "fused" and isinstance(config_reset_after, bool) and any(
-            b.part == "bias" for b in blocks) and config_reset_after != stored_reset_after:
-        mismatches.append(Mismatch("reset_after", config_reset_after, stored_reset_after,
-                                   f"config says reset_after={config_reset_after} but the stored bias "
-                                   f"{'has' if stored_reset_after else 'lacks'} a recurrent row"))
+    if (
+        kind == "gru"
+        and storage == "fused"
+        and isinstance(config_reset_after, bool)
+        and any(b.part == "bias" for b in blocks)
+        and config_reset_after != stored_reset_after
+    ):
+        mismatches.append(
+            Mismatch(
+                "reset_after",
+                config_reset_after,
+                stored_reset_after,
+                f"config says reset_after={config_reset_after} but the stored bias "
+                f"{'has' if stored_reset_after else 'lacks'} a recurrent row",
+            )
+        )
     notes += [m.message for m in mismatches]
     input_dim = int(blocks[0].array.shape[-2]) if blocks and blocks[0].part == "kernel" else None
     tensors = [GateTensor(b.part, b.gate, b.array, b.path, b.selection, b.dtype, b.raw) for b in blocks]
@@ -170,13 +195,15 @@ def build_layer(record: CellRecord) -> RecurrentLayer:
     )
 
 
-def _fused_blocks(record: CellRecord, config_kind: str | None, storage: str,
-                  notes: list[str]) -> tuple[list[_Block], str, int, str]:
+def _fused_blocks(
+    record: CellRecord, config_kind: str | None, storage: str, notes: list[str]
+) -> tuple[list[_Block], str, int, str]:
     weights = record.weights
     if len(weights) not in (2, 3):
         raise UnsupportedError(
             f"layer {record.name} ({record.class_name}): {len(weights)} stored tensors, "
-            "expected kernel, recurrent_kernel and optional bias")
+            "expected kernel, recurrent_kernel and optional bias"
+        )
     kernel, recurrent = weights[0], weights[1]
     bias = weights[2] if len(weights) == 3 else None
     units, n_gates = _units_and_gates(recurrent, record)
@@ -185,15 +212,15 @@ def _fused_blocks(record: CellRecord, config_kind: str | None, storage: str,
     if kernel.shape[-1] != recurrent.shape[-1] or kernel.array.ndim != recurrent.array.ndim:
         raise CorruptFileError(
             f"layer {record.name}: kernel {kernel.shape} and recurrent kernel {recurrent.shape} "
-            "do not belong to one cell")
+            "do not belong to one cell"
+        )
     if kernel.array.ndim > 2 or config_kind == "conv_lstm":
         kind = "conv_lstm"
     else:
         kind = GATE_COUNT_TO_KIND.get(n_gates, "")
     layout = LAYOUTS.get(kind)
     if layout is None or layout.n_gates != n_gates:
-        raise UnsupportedError(
-            f"layer {record.name}: {n_gates} gate blocks of {units} units fit no known cell")
+        raise UnsupportedError(f"layer {record.name}: {n_gates} gate blocks of {units} units fit no known cell")
     gates = layout.gates
     bias_kind = None
     if bias is not None:
@@ -208,16 +235,20 @@ def _fused_blocks(record: CellRecord, config_kind: str | None, storage: str,
         else:
             raise CorruptFileError(
                 f"layer {record.name}: bias {bias.source} has shape {bias.shape}, expected "
-                f"({width},), (2, {width}) or ({2 * width},)")
+                f"({width},), (2, {width}) or ({2 * width},)"
+            )
     if storage == "cudnn":
         if kernel.array.ndim != 2:
             raise UnsupportedError(f"layer {record.name}: CuDNN weights with {kernel.array.ndim}-D kernel")
         blocks = _cudnn_matrix_blocks(kernel, recurrent, gates, units)
-        notes.append("CuDNN weights: input blocks re-laid out and recurrent blocks transposed as "
-                     "Keras's loader converts them; sigmoid recurrent activation; both bias halves kept")
+        notes.append(
+            "CuDNN weights: input blocks re-laid out and recurrent blocks transposed as "
+            "Keras's loader converts them; sigmoid recurrent activation; both bias halves kept"
+        )
     else:
-        blocks = (_split_last_axis("kernel", kernel, gates, units)
-                  + _split_last_axis("recurrent_kernel", recurrent, gates, units))
+        blocks = _split_last_axis("kernel", kernel, gates, units) + _split_last_axis(
+            "recurrent_kernel", recurrent, gates, units
+        )
     if bias is not None:
         if bias_kind == "single":
             blocks += _split_last_axis("bias", bias, gates, units)
@@ -230,8 +261,9 @@ def _fused_blocks(record: CellRecord, config_kind: str | None, storage: str,
     return blocks, kind, units, storage
 
 
-def _cudnn_matrix_blocks(kernel: StoredTensor, recurrent: StoredTensor, gates: tuple[str, ...],
-                         units: int) -> list[_Block]:
+def _cudnn_matrix_blocks(
+    kernel: StoredTensor, recurrent: StoredTensor, gates: tuple[str, ...], units: int
+) -> list[_Block]:
     """CuDNN -> Keras, exactly as Keras's legacy loader converts (FORMATS.md §3.2).
 
     The stored input block (in, u) is cuDNN's row-major (u, in) matrix, so the Keras block is
@@ -247,18 +279,25 @@ def _cudnn_matrix_blocks(kernel: StoredTensor, recurrent: StoredTensor, gates: t
         return np.ascontiguousarray(block.T)
 
     blocks = []
-    for part, tensor, convert in (("kernel", kernel, input_block),
-                                  ("recurrent_kernel", recurrent, recurrent_block)):
+    for part, tensor, convert in (("kernel", kernel, input_block), ("recurrent_kernel", recurrent, recurrent_block)):
         for index, gate in enumerate(gates):
             start, stop = index * units, (index + 1) * units
             raw = tensor.raw[:, start:stop] if tensor.raw is not None else None
-            blocks.append(_Block(part, gate, convert(tensor.array[:, start:stop]), tensor.source,
-                                 f"[:, {start}:{stop}]", tensor.dtype, convert(raw) if raw is not None else None))
+            blocks.append(
+                _Block(
+                    part,
+                    gate,
+                    convert(tensor.array[:, start:stop]),
+                    tensor.source,
+                    f"[:, {start}:{stop}]",
+                    tensor.dtype,
+                    convert(raw) if raw is not None else None,
+                )
+            )
     return blocks
 
 
-def _per_gate_blocks(record: CellRecord, config_kind: str | None,
-                     notes: list[str]) -> tuple[list[_Block], str, int]:
+def _per_gate_blocks(record: CellRecord, config_kind: str | None, notes: list[str]) -> tuple[list[_Block], str, int]:
     weights = record.weights
     n_gates = len(weights) // 3
     kind = config_kind if config_kind in PER_GATE_STORAGE_ORDER else GATE_COUNT_TO_KIND[n_gates]
@@ -290,12 +329,15 @@ def _per_gate_blocks(record: CellRecord, config_kind: str | None,
                 blocks.append(_th_conv_block(part, gate, tensor))
                 continue
             if tensor.shape[-1] != units:
-                raise CorruptFileError(f"layer {record.name}: {tensor.source} has shape {tensor.shape}, "
-                                       f"expected last axis {units}")
+                raise CorruptFileError(
+                    f"layer {record.name}: {tensor.source} has shape {tensor.shape}, expected last axis {units}"
+                )
             blocks.append(_Block(part, gate, tensor.array, tensor.source, "", tensor.dtype, tensor.raw))
     if th:
-        notes.append("Keras 1 dim_ordering='th' ConvLSTM2D: each W/U gate array (filters, stack, "
-                     "rows, cols) transposed (2, 3, 1, 0) into Keras 2's (rows, cols, stack, filters)")
+        notes.append(
+            "Keras 1 dim_ordering='th' ConvLSTM2D: each W/U gate array (filters, stack, "
+            "rows, cols) transposed (2, 3, 1, 0) into Keras 2's (rows, cols, stack, filters)"
+        )
     return blocks, kind, units
 
 
@@ -306,14 +348,24 @@ _TH_TO_TF = (2, 3, 1, 0)
 
 def _th_conv_block(part: str, gate: str, tensor: StoredTensor) -> _Block:
     """A th gate array as Keras 2 holds it: a transposed copy, not a view of the stored bytes."""
+
     def convert(array: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(np.transpose(array, _TH_TO_TF))
-    return _Block(part, gate, convert(tensor.array), tensor.source, "", tensor.dtype,
-                  convert(tensor.raw) if tensor.raw is not None else None)
+
+    return _Block(
+        part,
+        gate,
+        convert(tensor.array),
+        tensor.source,
+        "",
+        tensor.dtype,
+        convert(tensor.raw) if tensor.raw is not None else None,
+    )
 
 
-def _keras1_conv_is_th(record: CellRecord, by_role: dict[tuple[str, str], StoredTensor],
-                       order: tuple[str, ...]) -> bool:
+def _keras1_conv_is_th(
+    record: CellRecord, by_role: dict[tuple[str, str], StoredTensor], order: tuple[str, ...]
+) -> bool:
     """Keras 1 ConvLSTM2D orientation: ``dim_ordering`` from the config, else from the shapes.
 
     th stores W (filters, stack, rows, cols) and U (filters, filters, rows, cols); tf stores
@@ -332,9 +384,11 @@ def _keras1_conv_is_th(record: CellRecord, by_role: dict[tuple[str, str], Stored
     if th and tf:
         raise UnsupportedError(
             f"layer {record.name}: Keras 1 ConvLSTM2D weights without config: W {kernel.shape} and "
-            f"U {recurrent.shape} fit both dim_ordering 'th' and 'tf'")
+            f"U {recurrent.shape} fit both dim_ordering 'th' and 'tf'"
+        )
     if not (th or tf):
         raise CorruptFileError(
             f"layer {record.name}: Keras 1 ConvLSTM2D W {kernel.shape} / U {recurrent.shape} fit "
-            f"neither dim_ordering for {filters} filters")
+            f"neither dim_ordering for {filters} filters"
+        )
     return th

@@ -94,8 +94,7 @@ def _walk(root: Path) -> list[Candidate]:
             else:
                 keep.append(name)
         dirs[:] = keep
-        found += [Candidate(str(here / n), explicit=False) for n in sorted(files)
-                  if _looks_like_model(here / n)]
+        found += [Candidate(str(here / n), explicit=False) for n in sorted(files) if _looks_like_model(here / n)]
     return found
 
 
@@ -140,11 +139,26 @@ def check_artifact(artifact: Artifact, config: Config) -> tuple[list[Finding], l
             hits = list(rule.check(artifact, ctx))
         except Exception as exc:  # one rule must not end the CI gate
             text = (str(exc).strip().splitlines() or [""])[0][:200]
-            failures.append(RuleFailure(f"rule {rule.code} {rule.name} failed on this file "
-                                        f"({type(exc).__name__}: {text})"))
+            failures.append(
+                RuleFailure(f"rule {rule.code} {rule.name} failed on this file ({type(exc).__name__}: {text})")
+            )
             continue
-        findings += [Finding(rule.code, rule.name, severity, artifact.path, hit.detail, hit.layer,
-                             hit.part, hit.gate, hit.value, hit.threshold, hit.units) for hit in hits]
+        findings += [
+            Finding(
+                rule.code,
+                rule.name,
+                severity,
+                artifact.path,
+                hit.detail,
+                hit.layer,
+                hit.part,
+                hit.gate,
+                hit.value,
+                hit.threshold,
+                hit.units,
+            )
+            for hit in hits
+        ]
     return findings, failures
 
 

@@ -133,6 +133,7 @@ def _blocks(layer: RecurrentLayer, part: str) -> list[GateTensor]:
 # value rules
 # ------------------------------------------------------------------------------------------------
 
+
 class NonFinite(Rule):
     """NaN or ±Inf weights: the model computes NaN for every input that reaches them.
 
@@ -154,10 +155,14 @@ class NonFinite(Rule):
                     continue
                 values = _finite(tensor.array)
                 pos, neg = int(np.isposinf(values).sum()), int(np.isneginf(values).sum())
-                counts = [f"{n} {label}" for n, label in ((stats["nan"], "NaN"), (pos, "+Inf"),
-                                                        (neg, "-Inf")) if n]
-                yield Hit(f"{', '.join(counts)} of {values.size} values", layer.name, tensor.part,
-                          tensor.gate, value=float(stats["nan"] + stats["inf"]))
+                counts = [f"{n} {label}" for n, label in ((stats["nan"], "NaN"), (pos, "+Inf"), (neg, "-Inf")) if n]
+                yield Hit(
+                    f"{', '.join(counts)} of {values.size} values",
+                    layer.name,
+                    tensor.part,
+                    tensor.gate,
+                    value=float(stats["nan"] + stats["inf"]),
+                )
 
 
 class Float16Overflow(Rule):
@@ -181,8 +186,14 @@ class Float16Overflow(Rule):
                     continue
                 values = np.abs(_finite(tensor.array))
                 count = int((values[np.isfinite(values)] > FLOAT16_MAX).sum())
-                yield Hit(f"{count} value(s) above float16's {FLOAT16_MAX:g} (max |w| {abs_max:.6g})",
-                          layer.name, tensor.part, tensor.gate, value=abs_max, threshold=FLOAT16_MAX)
+                yield Hit(
+                    f"{count} value(s) above float16's {FLOAT16_MAX:g} (max |w| {abs_max:.6g})",
+                    layer.name,
+                    tensor.part,
+                    tensor.gate,
+                    value=abs_max,
+                    threshold=FLOAT16_MAX,
+                )
 
 
 class AbsMax(Rule):
@@ -206,8 +217,14 @@ class AbsMax(Rule):
             for tensor in layer.tensors:
                 abs_max = tensor.stats["abs_max"]
                 if abs_max is not None and abs_max > limit:
-                    yield Hit(f"max |w| {abs_max:.6g} > {limit:g}", layer.name, tensor.part,
-                              tensor.gate, value=abs_max, threshold=limit)
+                    yield Hit(
+                        f"max |w| {abs_max:.6g} > {limit:g}",
+                        layer.name,
+                        tensor.part,
+                        tensor.gate,
+                        value=abs_max,
+                        threshold=limit,
+                    )
 
 
 class DeadUnits(Rule):
@@ -237,16 +254,20 @@ class DeadUnits(Rule):
             dead = tuple(int(j) for j in np.flatnonzero(~alive))
             if dead:
                 listed = ", ".join(map(str, dead[:16])) + (", ..." if len(dead) > 16 else "")
-                yield Hit(f"{len(dead)} of {layer.units} units have all-zero input and recurrent "
-                          f"weights in every gate: {listed}", layer.name, value=float(len(dead)),
-                          units=dead)
+                yield Hit(
+                    f"{len(dead)} of {layer.units} units have all-zero input and recurrent "
+                    f"weights in every gate: {listed}",
+                    layer.name,
+                    value=float(len(dead)),
+                    units=dead,
+                )
 
 
 # ------------------------------------------------------------------------------------------------
 # "never trained": Keras's initializer signature
 # ------------------------------------------------------------------------------------------------
 
-_EPS = {"float16": float(np.finfo(np.float16).eps), "bfloat16": 2.0 ** -7}
+_EPS = {"float16": float(np.finfo(np.float16).eps), "bfloat16": 2.0**-7}
 #: Relative tolerance on the Gram matrix of an orthogonal-initialised recurrent kernel (float32).
 ORTHO_TOL = 1e-4
 
@@ -358,9 +379,10 @@ class Untrained(Rule):
             if bias is False:
                 continue
             what = "zero biases" + (" (forget block ones)" if layer.cell in ("lstm", "conv_lstm") else "")
-            detail = ("weights still at Keras's initializers: orthogonal recurrent kernel, "
-                      "Glorot-bounded input kernel" + (f", {what}" if bias else ", no bias")
-                      + "; the layer was never trained")
+            detail = (
+                "weights still at Keras's initializers: orthogonal recurrent kernel, "
+                "Glorot-bounded input kernel" + (f", {what}" if bias else ", no bias") + "; the layer was never trained"
+            )
             yield Hit(detail, layer.name)
 
 
@@ -381,14 +403,18 @@ class RecurrentUntouched(Rule):
     def check(self, artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
         for layer in artifact.layers:
             if ctx.once(recurrent_at_orthogonal_init, layer) and ctx.once(biases_at_init, layer) is False:
-                yield Hit("recurrent kernel still exactly orthogonal (its initializer) while the "
-                          "biases trained: it never got a gradient (trained on length-1 sequences?)",
-                          layer.name, "recurrent_kernel")
+                yield Hit(
+                    "recurrent kernel still exactly orthogonal (its initializer) while the "
+                    "biases trained: it never got a gradient (trained on length-1 sequences?)",
+                    layer.name,
+                    "recurrent_kernel",
+                )
 
 
 # ------------------------------------------------------------------------------------------------
 # dynamics rules
 # ------------------------------------------------------------------------------------------------
+
 
 class SpectralNorm(Rule):
     """A recurrent gate block whose largest singular value is far above trained models'.
@@ -417,8 +443,14 @@ class SpectralNorm(Rule):
                     continue  # KS101 already reports it
                 norm = float(np.linalg.norm(_finite(tensor.array), ord=2))
                 if norm > limit:
-                    yield Hit(f"spectral norm {norm:.4g} > {limit:g}", layer.name, tensor.part,
-                              tensor.gate, value=norm, threshold=limit)
+                    yield Hit(
+                        f"spectral norm {norm:.4g} > {limit:g}",
+                        layer.name,
+                        tensor.part,
+                        tensor.gate,
+                        value=norm,
+                        threshold=limit,
+                    )
 
 
 class ForgetBias(Rule):
@@ -449,14 +481,21 @@ class ForgetBias(Rule):
             effective = sum(_finite(t.array) for t in parts)
             mean = float(np.mean(effective))
             if mean < limit:
-                yield Hit(f"mean forget bias {mean:.4g} < {limit:g} (min {float(np.min(effective)):.4g}; "
-                          f"sigmoid {0.5 * (1 + math.tanh(mean / 2)):.3g}): the cell forgets every step",
-                          layer.name, "bias", "f", value=mean, threshold=limit)
+                yield Hit(
+                    f"mean forget bias {mean:.4g} < {limit:g} (min {float(np.min(effective)):.4g}; "
+                    f"sigmoid {0.5 * (1 + math.tanh(mean / 2)):.3g}): the cell forgets every step",
+                    layer.name,
+                    "bias",
+                    "f",
+                    value=mean,
+                    threshold=limit,
+                )
 
 
 # ------------------------------------------------------------------------------------------------
 # structure rules
 # ------------------------------------------------------------------------------------------------
+
 
 class ConfigMismatch(Rule):
     """The stored architecture disagrees with the stored weights.
@@ -474,8 +513,9 @@ class ConfigMismatch(Rule):
     def check(self, artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
         for layer in artifact.layers:
             for mismatch in layer.mismatches:  # found once, where the split compares them
-                yield Hit(mismatch.message, layer.name, value=_as_float(mismatch.config),
-                          threshold=_as_float(mismatch.stored))
+                yield Hit(
+                    mismatch.message, layer.name, value=_as_float(mismatch.config), threshold=_as_float(mismatch.stored)
+                )
 
 
 class InferredLayer(Rule):
@@ -494,8 +534,9 @@ class InferredLayer(Rule):
     def check(self, artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
         for layer in artifact.layers:
             if layer.inferred:
-                yield Hit(f"no stored config: read as {layer.cell} with {layer.units} units from its "
-                          "shapes", layer.name)
+                yield Hit(
+                    f"no stored config: read as {layer.cell} with {layer.units} units from its shapes", layer.name
+                )
 
 
 class ExecutableLayers(Rule):
@@ -513,13 +554,24 @@ class ExecutableLayers(Rule):
 
     def check(self, artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
         if artifact.executable_layers:
-            yield Hit("contains executable layers (never run by kernelsplit): "
-                      + ", ".join(artifact.executable_layers), value=float(len(artifact.executable_layers)))
+            yield Hit(
+                "contains executable layers (never run by kernelsplit): " + ", ".join(artifact.executable_layers),
+                value=float(len(artifact.executable_layers)),
+            )
 
 
 RULES: tuple[Rule, ...] = (
-    NonFinite(), Float16Overflow(), AbsMax(), DeadUnits(), Untrained(), SpectralNorm(), ForgetBias(),
-    ConfigMismatch(), InferredLayer(), ExecutableLayers(), RecurrentUntouched(),
+    NonFinite(),
+    Float16Overflow(),
+    AbsMax(),
+    DeadUnits(),
+    Untrained(),
+    SpectralNorm(),
+    ForgetBias(),
+    ConfigMismatch(),
+    InferredLayer(),
+    ExecutableLayers(),
+    RecurrentUntouched(),
 )
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 RULES_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}

@@ -13,7 +13,10 @@ from ..cli_options import format_option
 FORMATS = ("text", "json", "markdown", "sarif", "github")
 
 
-@click.command("check", help=COMMANDS["check"] + """
+@click.command(
+    "check",
+    help=COMMANDS["check"]
+    + """
 
 PATHS are model files, folders (searched recursively for model files, by content) and globs.
 Configuration: [tool.kernelsplit] in pyproject.toml or kernelsplit.toml, found from the current
@@ -22,17 +25,33 @@ KS104 dead-units, KS105 untrained, KS106 spectral-norm, KS107 forget-bias, KS108
 KS109 inferred-layer, KS110 executable-layers, KS111 recurrent-untouched.
 
 Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 unreadable file / usage / config
-error, 3 no model file found.""")
+error, 3 no model file found.""",
+)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
-@click.option("--config", "config_path", type=click.Path(path_type=str), metavar="FILE",
-              help="Use this pyproject.toml / kernelsplit.toml instead of searching for one.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=str),
+    metavar="FILE",
+    help="Use this pyproject.toml / kernelsplit.toml instead of searching for one.",
+)
 @format_option(FORMATS, "text")
-@click.option("--fail-on", type=click.Choice(("error", "warning", "info", "none")), default=None,
-              help="Lowest severity that fails the run (default: config's fail-on, else error).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=str),
-              metavar="FILE", help="Write the report to FILE instead of stdout.")
-def command(paths: tuple[str, ...], config_path: str | None, output_format: str, fail_on: str | None,
-            output: str | None) -> None:
+@click.option(
+    "--fail-on",
+    type=click.Choice(("error", "warning", "info", "none")),
+    default=None,
+    help="Lowest severity that fails the run (default: config's fail-on, else error).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=str),
+    metavar="FILE",
+    help="Write the report to FILE instead of stdout.",
+)
+def command(
+    paths: tuple[str, ...], config_path: str | None, output_format: str, fail_on: str | None, output: str | None
+) -> None:
     from ..check.engine import run_check
     from ..render.check_base import reporter
     from ._report import emit, load_config_or_exit

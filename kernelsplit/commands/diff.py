@@ -11,23 +11,43 @@ from ..cli import COMMANDS, report_error
 from ..cli_options import format_option
 
 
-@click.command("diff", help=COMMANDS["diff"] + """
+@click.command(
+    "diff",
+    help=COMMANDS["diff"]
+    + """
 
 Per layer, part and gate: identical (same digest) or changed, with the relative Frobenius change
 |new - old| / |old| and the max absolute change; shape, dtype and config changes; layers added or
 removed. Works across formats (.h5 vs .keras). Exit codes: 0 no breaking change, 1 a shape
-changed, a layer disappeared or a drift exceeds --max-drift, 2 unreadable file / usage / config.""")
+changed, a layer disappeared or a drift exceeds --max-drift, 2 unreadable file / usage / config.""",
+)
 @click.argument("old", type=click.Path(path_type=str))
 @click.argument("new", type=click.Path(path_type=str))
 @format_option(("text", "json", "markdown", "github"), "text")
-@click.option("--max-drift", type=click.FloatRange(min=0.0), default=None, metavar="X",
-              help="Fail when a block's relative change exceeds X (default: config's diff.max-drift, else never).")
-@click.option("--config", "config_path", type=click.Path(path_type=str), metavar="FILE",
-              help="Use this pyproject.toml / kernelsplit.toml instead of searching for one.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=str),
-              metavar="FILE", help="Write the report to FILE instead of stdout.")
-def command(old: str, new: str, output_format: str, max_drift: float | None, config_path: str | None,
-            output: str | None) -> None:
+@click.option(
+    "--max-drift",
+    type=click.FloatRange(min=0.0),
+    default=None,
+    metavar="X",
+    help="Fail when a block's relative change exceeds X (default: config's diff.max-drift, else never).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=str),
+    metavar="FILE",
+    help="Use this pyproject.toml / kernelsplit.toml instead of searching for one.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=str),
+    metavar="FILE",
+    help="Write the report to FILE instead of stdout.",
+)
+def command(
+    old: str, new: str, output_format: str, max_drift: float | None, config_path: str | None, output: str | None
+) -> None:
     from ..analysis.diff import diff_artifacts
     from ..api import try_open
     from ..render.diff_base import reporter

@@ -15,28 +15,55 @@ FORMATS = ("npy", "npz", "csv", "json", "safetensors")
 LAYOUTS = ("keras", "pytorch", "onnx")
 
 
-@click.command("export", help=COMMANDS["export"] + """
+@click.command(
+    "export",
+    help=COMMANDS["export"]
+    + """
 
 \b
 Layouts: keras   one array per (layer, part, gate), the blocks inspect shows
          pytorch a torch.nn.LSTM/GRU/RNN state dict per layer (Bidirectional: *_reverse)
          onnx    W, R, B of an ONNX LSTM/GRU/RNN node (Bidirectional: one node)
 Every export writes manifest.json (schema kernelsplit.export-manifest/1) beside the arrays.
-The output folder appears only when complete; existing exports are replaced only with --force.""")
+The output folder appears only when complete; existing exports are replaced only with --force.""",
+)
 @click.argument("path", type=click.Path(path_type=str))
 @selection_options
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="npy", show_default=True,
-              help="File format (npz/safetensors: one file per layer; others: one file per array).")
-@click.option("--layout", type=click.Choice(LAYOUTS), default="keras", show_default=True,
-              help="Array layout.")
-@click.option("-o", "--output", "output", type=click.Path(path_type=str), default=None,
-              help="Output folder [default: ./<input stem>-<layout>-<format>].")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="npy",
+    show_default=True,
+    help="File format (npz/safetensors: one file per layer; others: one file per array).",
+)
+@click.option("--layout", type=click.Choice(LAYOUTS), default="keras", show_default=True, help="Array layout.")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(path_type=str),
+    default=None,
+    help="Output folder [default: ./<input stem>-<layout>-<format>].",
+)
 @click.option("--force", is_flag=True, help="Replace an existing export in the output folder.")
-@click.option("--skip-unsupported", is_flag=True,
-              help="Export the layers the layout can hold and list the others in the manifest, "
-                   "instead of refusing the whole export.")
-def command(path: str, layers: tuple[str, ...], gates: tuple[str, ...], parts: tuple[str, ...], fmt: str,
-            layout: str, output: str | None, force: bool, skip_unsupported: bool) -> None:
+@click.option(
+    "--skip-unsupported",
+    is_flag=True,
+    help="Export the layers the layout can hold and list the others in the manifest, "
+    "instead of refusing the whole export.",
+)
+def command(
+    path: str,
+    layers: tuple[str, ...],
+    gates: tuple[str, ...],
+    parts: tuple[str, ...],
+    fmt: str,
+    layout: str,
+    output: str | None,
+    force: bool,
+    skip_unsupported: bool,
+) -> None:
     from ..analysis.select import Selection
     from ..api import try_open
     from ..errors import KernelsplitError
@@ -52,8 +79,15 @@ def command(path: str, layers: tuple[str, ...], gates: tuple[str, ...], parts: t
         report_error(path, artifact.error)
         sys.exit(exitcodes.ERROR)
     try:
-        result = export_artifact(artifact, out=output, layout=layout, fmt=fmt, selection=selection,
-                                 force=force, skip_unsupported=skip_unsupported)
+        result = export_artifact(
+            artifact,
+            out=output,
+            layout=layout,
+            fmt=fmt,
+            selection=selection,
+            force=force,
+            skip_unsupported=skip_unsupported,
+        )
     except KernelsplitError as exc:
         report_error(path, exc)
         sys.exit(exitcodes.ERROR)
@@ -63,6 +97,8 @@ def command(path: str, layers: tuple[str, ...], gates: tuple[str, ...], parts: t
     for refusal in result.refused:
         click.echo(f"kernelsplit: warning: {path}: skipped {refusal.layer}: {refusal.reason}", err=True)
     n_arrays = len(result.manifest["arrays"])
-    click.echo(f"wrote {n_arrays} array{'s' if n_arrays != 1 else ''} in {len(result.files)} "
-               f"file{'s' if len(result.files) != 1 else ''} + manifest.json to {result.output}")
+    click.echo(
+        f"wrote {n_arrays} array{'s' if n_arrays != 1 else ''} in {len(result.files)} "
+        f"file{'s' if len(result.files) != 1 else ''} + manifest.json to {result.output}"
+    )
     sys.exit(exitcodes.OK)

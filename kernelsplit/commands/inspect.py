@@ -18,8 +18,9 @@ COMMANDS_HELP = COMMANDS["inspect"]
 @paths_argument
 @selection_options
 @format_option(("text", "json"), "text")
-def command(paths: tuple[str, ...], layers: tuple[str, ...], gates: tuple[str, ...],
-            parts: tuple[str, ...], output_format: str) -> None:
+def command(
+    paths: tuple[str, ...], layers: tuple[str, ...], gates: tuple[str, ...], parts: tuple[str, ...], output_format: str
+) -> None:
     """Show every recurrent layer's gate matrices with shapes and statistics."""
     from ..analysis.select import Selection
     from ..api import try_open

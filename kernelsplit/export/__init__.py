@@ -69,8 +69,10 @@ def _choose(artifact: Artifact, layout: str, selection: Selection) -> list[tuple
     if not artifact.layers:
         raise NothingToExportError("no recurrent layers in this file: nothing to export")
     if layout != "keras" and (selection.gates or selection.parts):
-        raise UsageError(f"--gate/--part pick single gate blocks, which only --layout keras writes; "
-                         f"--layout {layout} exports whole layers (filter them with --layer)")
+        raise UsageError(
+            f"--gate/--part pick single gate blocks, which only --layout keras writes; "
+            f"--layout {layout} exports whole layers (filter them with --layer)"
+        )
     by_name = Selection(layers=selection.layers)
     named = [layer for layer in artifact.layers if by_name.layer_matches(layer)]
     if not named:
@@ -83,14 +85,17 @@ def _choose(artifact: Artifact, layout: str, selection: Selection) -> list[tuple
     if not chosen:
         kinds = sorted({(layer.cell, tuple(layer.parts)) for layer in named})
         valid = "; ".join(f"{cell}: {' '.join(parts)}" for cell, parts in kinds)
-        raise NothingToExportError(f"no gate block matches --part {' '.join(selection.parts)}"
-                                   f"{' --gate ' + ' '.join(selection.gates) if selection.gates else ''} "
-                                   f"in the selected layers (parts: {valid})")
+        raise NothingToExportError(
+            f"no gate block matches --part {' '.join(selection.parts)}"
+            f"{' --gate ' + ' '.join(selection.gates) if selection.gates else ''} "
+            f"in the selected layers (parts: {valid})"
+        )
     return chosen
 
 
-def plan(artifact: Artifact, *, layout: str = "keras", selection: Selection | None = None,
-         skip_unsupported: bool = False) -> tuple[list[ExportGroup], list[Refusal]]:
+def plan(
+    artifact: Artifact, *, layout: str = "keras", selection: Selection | None = None, skip_unsupported: bool = False
+) -> tuple[list[ExportGroup], list[Refusal]]:
     """The groups ``layout`` makes from the selected layers; refusals raise unless skipped."""
     selection = selection or Selection()
     selection.validate()
@@ -137,9 +142,16 @@ def _file_plan(groups: list[ExportGroup], writer: Writer) -> list[manifest_mod.W
     return planned
 
 
-def export_artifact(artifact: Artifact, *, out: str | os.PathLike[str] | None = None, layout: str = "keras",
-                    fmt: str = "npy", selection: Selection | None = None, force: bool = False,
-                    skip_unsupported: bool = False) -> ExportResult:
+def export_artifact(
+    artifact: Artifact,
+    *,
+    out: str | os.PathLike[str] | None = None,
+    layout: str = "keras",
+    fmt: str = "npy",
+    selection: Selection | None = None,
+    force: bool = False,
+    skip_unsupported: bool = False,
+) -> ExportResult:
     """Write the selected layers of an opened artifact. Raises KernelsplitError subclasses only."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}; formats are {', '.join(FORMATS)}")
@@ -160,8 +172,9 @@ def export_artifact(artifact: Artifact, *, out: str | os.PathLike[str] | None = 
                 writer.write(path, written.arrays)
                 written.size = path.stat().st_size
                 written.sha256 = manifest_mod.file_sha256(path)
-            document = manifest_mod.build(artifact, source, layout, fmt, selection, groups, files, refused,
-                                          writer.file_dtype)
+            document = manifest_mod.build(
+                artifact, source, layout, fmt, selection, groups, files, refused, writer.file_dtype
+            )
             (staging / MANIFEST_NAME).write_text(manifest_mod.dumps(document), encoding="utf-8")
         except OSError as exc:
             raise OutputError(f"cannot write to output folder {target}: {exc.strerror or exc}") from None

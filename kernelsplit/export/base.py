@@ -74,8 +74,9 @@ class Layout(Protocol):
 
     name: str
 
-    def groups(self, chosen: list[tuple[RecurrentLayer, list[GateTensor]]]) -> tuple[list[ExportGroup], list[Refusal]]:
-        ...
+    def groups(
+        self, chosen: list[tuple[RecurrentLayer, list[GateTensor]]]
+    ) -> tuple[list[ExportGroup], list[Refusal]]: ...
 
 
 def stored_to_values(array: np.ndarray, dtype: str) -> np.ndarray:

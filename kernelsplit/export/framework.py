@@ -91,11 +91,15 @@ def pair_directions(layers: list[RecurrentLayer], signature_extra: Any = None) -
         members = by_key.get(key, []) if key is not None else []
         forward = [m for m in members if m.direction == "forward"]
         backward = [m for m in members if m.direction == "backward"]
-        if (len(forward) == 1 and len(backward) == 1 and key
-                and not go_backwards(forward[0])
-                and (go_backwards(backward[0]) or "go_backwards" not in backward[0].config)
-                and _signature(forward[0], _extra(forward[0], signature_extra))
-                == _signature(backward[0], _extra(backward[0], signature_extra))):
+        if (
+            len(forward) == 1
+            and len(backward) == 1
+            and key
+            and not go_backwards(forward[0])
+            and (go_backwards(backward[0]) or "go_backwards" not in backward[0].config)
+            and _signature(forward[0], _extra(forward[0], signature_extra))
+            == _signature(backward[0], _extra(backward[0], signature_extra))
+        ):
             units.append(Unit(key, [forward[0], backward[0]]))
             done.update({id(forward[0]), id(backward[0])})
         else:
@@ -128,8 +132,9 @@ def activation_refusal(layer: RecurrentLayer, target: str, allowed_simple: tuple
 def config_notes(layer: RecurrentLayer, target: str) -> list[str]:
     """What the file does not say and the export had to assume."""
     notes = []
-    missing = [key for key, _ in FIXED_ACTIVATIONS.get(layer.cell, (("activation", ()),))
-               if layer.config.get(key) is None]
+    missing = [
+        key for key, _ in FIXED_ACTIVATIONS.get(layer.cell, (("activation", ()),)) if layer.config.get(key) is None
+    ]
     if missing and layer.conversion != "cudnn":
         notes.append(f"{layer.name}: {', '.join(missing)} not stored in the file; {target}'s defaults are assumed")
     if "go_backwards" not in layer.config and layer.direction is None:
@@ -155,11 +160,27 @@ def zeros_like_bias(layer: RecurrentLayer) -> np.ndarray:
     return np.zeros_like(bias)
 
 
-def array(name: str, layer: RecurrentLayer, direction: str | None, part: str, order: tuple[str, ...] | None,
-          values: np.ndarray, dtype: str, zero_filled: bool = False) -> ExportedArray:
-    return ExportedArray(name=name, layer=layer.name, direction=direction, part=part, gate=None,
-                         gate_order=order, array=np.ascontiguousarray(values), dtype=dtype,
-                         zero_filled=zero_filled)
+def array(
+    name: str,
+    layer: RecurrentLayer,
+    direction: str | None,
+    part: str,
+    order: tuple[str, ...] | None,
+    values: np.ndarray,
+    dtype: str,
+    zero_filled: bool = False,
+) -> ExportedArray:
+    return ExportedArray(
+        name=name,
+        layer=layer.name,
+        direction=direction,
+        part=part,
+        gate=None,
+        gate_order=order,
+        array=np.ascontiguousarray(values),
+        dtype=dtype,
+        zero_filled=zero_filled,
+    )
 
 
 def layer_dtype(layer: RecurrentLayer) -> str:

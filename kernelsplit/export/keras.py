@@ -13,11 +13,26 @@ class KerasLayout:
         groups = []
         for layer, tensors in chosen:
             arrays = [
-                ExportedArray(name=f"{t.part}.{t.gate}", layer=layer.name, direction=layer.direction,
-                              part=t.part, gate=t.gate, gate_order=None, array=t.stored_bytes_array,
-                              dtype=t.dtype)
+                ExportedArray(
+                    name=f"{t.part}.{t.gate}",
+                    layer=layer.name,
+                    direction=layer.direction,
+                    part=t.part,
+                    gate=t.gate,
+                    gate_order=None,
+                    array=t.stored_bytes_array,
+                    dtype=t.dtype,
+                )
                 for t in tensors
             ]
-            groups.append(ExportGroup(name=layer.name, cell=layer.cell, units=layer.units, layers=[layer],
-                                      arrays=arrays, target={"gates": list(layer.gates)}))
+            groups.append(
+                ExportGroup(
+                    name=layer.name,
+                    cell=layer.cell,
+                    units=layer.units,
+                    layers=[layer],
+                    arrays=arrays,
+                    target={"gates": list(layer.gates)},
+                )
+            )
         return groups, []

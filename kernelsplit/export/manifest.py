@@ -51,29 +51,39 @@ def source_digest(path: Path) -> tuple[str, str, int]:
     return "file", file_sha256(path), path.stat().st_size
 
 
-def build(artifact: Artifact, source: Path, layout: str, fmt: str, selection: Selection,
-          groups: list[ExportGroup], files: list[WrittenFile], refused: list[Refusal],
-          file_dtype: Any) -> dict[str, Any]:
+def build(
+    artifact: Artifact,
+    source: Path,
+    layout: str,
+    fmt: str,
+    selection: Selection,
+    groups: list[ExportGroup],
+    files: list[WrittenFile],
+    refused: list[Refusal],
+    file_dtype: Any,
+) -> dict[str, Any]:
     kind, digest, size = source_digest(source)
     arrays = []
     for written in files:
         for exported in written.arrays:
-            arrays.append({
-                "file": written.path,
-                "key": exported.name if written.container else None,
-                "group": written.group.name,
-                "layer": exported.layer,
-                "direction": exported.direction,
-                "part": exported.part,
-                "gate": exported.gate,
-                "gate_order": list(exported.gate_order) if exported.gate_order is not None else None,
-                "layout": layout,
-                "shape": list(exported.shape),
-                "dtype": exported.dtype,
-                "file_dtype": file_dtype(exported),
-                "sha256": exported.sha256,
-                "zero_filled": exported.zero_filled,
-            })
+            arrays.append(
+                {
+                    "file": written.path,
+                    "key": exported.name if written.container else None,
+                    "group": written.group.name,
+                    "layer": exported.layer,
+                    "direction": exported.direction,
+                    "part": exported.part,
+                    "gate": exported.gate,
+                    "gate_order": list(exported.gate_order) if exported.gate_order is not None else None,
+                    "layout": layout,
+                    "shape": list(exported.shape),
+                    "dtype": exported.dtype,
+                    "file_dtype": file_dtype(exported),
+                    "sha256": exported.sha256,
+                    "zero_filled": exported.zero_filled,
+                }
+            )
     return {
         "schema": SCHEMA,
         "kernelsplit_version": __version__,
@@ -89,16 +99,23 @@ def build(artifact: Artifact, source: Path, layout: str, fmt: str, selection: Se
         },
         "layout": layout,
         "format": fmt,
-        "selection": {"layers": list(selection.layers), "gates": list(selection.gates),
-                      "parts": list(selection.parts)},
+        "selection": {"layers": list(selection.layers), "gates": list(selection.gates), "parts": list(selection.parts)},
         "groups": [
             {
                 "name": group.name,
                 "cell": group.cell,
                 "units": group.units,
-                "layers": [{"name": layer.name, "class_name": layer.class_name, "direction": layer.direction,
-                            "conversion": layer.conversion, "inferred": layer.inferred,
-                            "config": jsonable(layer.config)} for layer in group.layers],
+                "layers": [
+                    {
+                        "name": layer.name,
+                        "class_name": layer.class_name,
+                        "direction": layer.direction,
+                        "conversion": layer.conversion,
+                        "inferred": layer.inferred,
+                        "config": jsonable(layer.config),
+                    }
+                    for layer in group.layers
+                ],
                 "target": jsonable(group.target),
                 "notes": list(group.notes),
             }

@@ -54,8 +54,10 @@ class OnnxLayout(FrameworkLayout):
             direction = "reverse" if go_backwards(first) else "forward"
         w = np.stack([fused(layer, "kernel", order).T for layer in unit.layers])
         r = np.stack([fused(layer, "recurrent_kernel", order).T for layer in unit.layers])
-        arrays = [array("W", first, direction, "kernel", order, w, dtype),
-                  array("R", first, direction, "recurrent_kernel", order, r, dtype)]
+        arrays = [
+            array("W", first, direction, "kernel", order, w, dtype),
+            array("R", first, direction, "recurrent_kernel", order, r, dtype),
+        ]
         if "bias" in first.parts:
             rows, zero_filled = [], False
             for layer in unit.layers:
@@ -72,8 +74,10 @@ class OnnxLayout(FrameworkLayout):
         notes = [n for layer in unit.layers for n in config_notes(layer, self.target)]
         notes.append("X is [seq_length, batch_size, input_size] (ONNX layout=0): transpose Keras's batch-first input")
         if direction == "reverse":
-            notes.append(f"{first.name}: Keras go_backwards returns outputs in processing (reversed) order; "
-                         "ONNX direction=reverse returns Y in input time order")
+            notes.append(
+                f"{first.name}: Keras go_backwards returns outputs in processing (reversed) order; "
+                "ONNX direction=reverse returns Y in input time order"
+            )
         target = {
             "op_type": LAYOUTS[first.cell].targets[self.name].op,
             "attributes": attributes,
@@ -82,8 +86,15 @@ class OnnxLayout(FrameworkLayout):
             "layers": [layer.name for layer in unit.layers],
             "gate_order": list(order),
         }
-        return ExportGroup(name=unit.name, cell=first.cell, units=first.units, layers=list(unit.layers),
-                           arrays=arrays, target=target, notes=notes)
+        return ExportGroup(
+            name=unit.name,
+            cell=first.cell,
+            units=first.units,
+            layers=list(unit.layers),
+            arrays=arrays,
+            target=target,
+            notes=notes,
+        )
 
 
 def _named_for_unit(exported: ExportedArray, unit: Unit) -> ExportedArray:

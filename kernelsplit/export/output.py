@@ -39,8 +39,9 @@ def check_target(target: Path, force: bool) -> None:
     if not force:
         raise OutputExistsError(f"output folder {target} already exists (use --force to replace it, or -o DIR)")
     if not _is_previous_export(target):
-        raise OutputExistsError(f"refusing to replace {target}: it is not a kernelsplit export "
-                                f"(no {MANIFEST_NAME}); choose another -o DIR")
+        raise OutputExistsError(
+            f"refusing to replace {target}: it is not a kernelsplit export (no {MANIFEST_NAME}); choose another -o DIR"
+        )
 
 
 def _umask() -> int:

@@ -75,7 +75,8 @@ class _TextWriter(Writer):
             bad = int(np.count_nonzero(~np.isfinite(values)))
             raise ExportRefusedError(
                 f"{exported.layer} {exported.name}: {bad} NaN/Inf value(s) cannot be written exactly as "
-                f"{self.name}; use --format npy, npz or safetensors")
+                f"{self.name}; use --format npy, npz or safetensors"
+            )
 
 
 def _decimal(value: float) -> str:
@@ -129,17 +130,18 @@ class SafetensorsWriter(Writer):
 
     def check(self, exported: ExportedArray) -> None:
         if exported.dtype not in _SAFETENSORS_DTYPES:
-            raise ExportRefusedError(f"{exported.layer} {exported.name}: dtype {exported.dtype} has no "
-                                     "safetensors code")
+            raise ExportRefusedError(
+                f"{exported.layer} {exported.name}: dtype {exported.dtype} has no safetensors code"
+            )
 
     def write(self, path: Path, arrays: list[ExportedArray]) -> None:
         with path.open("wb") as handle:
-            write_safetensors(handle, {a.name: (a.array, a.dtype) for a in arrays},
-                              metadata={"format": "kernelsplit"})
+            write_safetensors(handle, {a.name: (a.array, a.dtype) for a in arrays}, metadata={"format": "kernelsplit"})
 
 
-def write_safetensors(handle: BinaryIO, tensors: dict[str, tuple[np.ndarray, str]],
-                      metadata: dict[str, str] | None = None) -> None:
+def write_safetensors(
+    handle: BinaryIO, tensors: dict[str, tuple[np.ndarray, str]], metadata: dict[str, str] | None = None
+) -> None:
     header: dict[str, object] = {}
     if metadata:
         header["__metadata__"] = dict(metadata)
@@ -150,8 +152,11 @@ def write_safetensors(handle: BinaryIO, tensors: dict[str, tuple[np.ndarray, str
         data = data.astype(data.dtype.newbyteorder("<"), copy=False).tobytes()
         begin = buffer.tell()
         buffer.write(data)
-        header[name] = {"dtype": _SAFETENSORS_DTYPES[dtype], "shape": [int(n) for n in stored.shape],
-                        "data_offsets": [begin, buffer.tell()]}
+        header[name] = {
+            "dtype": _SAFETENSORS_DTYPES[dtype],
+            "shape": [int(n) for n in stored.shape],
+            "data_offsets": [begin, buffer.tell()],
+        }
     encoded = json.dumps(header, separators=(",", ":")).encode("utf-8")
     encoded += b" " * (-len(encoded) % 8)
     handle.write(struct.pack("<Q", len(encoded)))
@@ -159,5 +164,6 @@ def write_safetensors(handle: BinaryIO, tensors: dict[str, tuple[np.ndarray, str
     handle.write(buffer.getvalue())
 
 
-WRITERS: dict[str, Writer] = {w.name: w for w in (NpyWriter(), NpzWriter(), CsvWriter(), JsonWriter(),
-                                                   SafetensorsWriter())}
+WRITERS: dict[str, Writer] = {
+    w.name: w for w in (NpyWriter(), NpzWriter(), CsvWriter(), JsonWriter(), SafetensorsWriter())
+}

@@ -73,8 +73,10 @@ def _charge(dataset: h5py.Dataset, declared: int, where: str) -> None:
         budget = ReadBudget(dataset.file.id.get_filesize)
     budget.charge(declared)
     if budget.limit is not None and budget.spent > budget.limit:
-        raise UnsafeFileError(f"dataset {where} brings the declared weights to {budget.spent} bytes, "
-                              f"past {budget.limit} for this artifact's size (refused as a shape bomb)")
+        raise UnsafeFileError(
+            f"dataset {where} brings the declared weights to {budget.spent} bytes, "
+            f"past {budget.limit} for this artifact's size (refused as a shape bomb)"
+        )
 
 
 def decode_str(value: Any) -> str:

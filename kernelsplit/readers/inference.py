@@ -24,20 +24,23 @@ def _per_gate_run(tensors: list[StoredTensor], start: int) -> tuple[str, int] | 
     """A Keras 0.x/1.x run of per-gate (W, U, b) triples starting at ``start``."""
     for kind, gates in _PER_GATE_PATTERNS.items():
         count = 3 * len(gates)
-        run = tensors[start:start + count]
+        run = tensors[start : start + count]
         if len(run) < count:
             continue
         named = [PER_GATE_NAME.search(t.name) for t in run]
         if all(named):
-            if [m.group(2) for m in named[::3]] == list(gates) and \
-                    all(m.group(1) == "WUb"[k % 3] for k, m in enumerate(named)):
+            if [m.group(2) for m in named[::3]] == list(gates) and all(
+                m.group(1) == "WUb"[k % 3] for k, m in enumerate(named)
+            ):
                 return kind, count
             continue
         if any(t.name and not t.name.startswith("param_") for t in run):
             continue
         units = run[1].shape[-1] if run[1].array.ndim == 2 else None
-        if units and all(run[k].shape[-1] == units and run[k + 1].shape == (units, units)
-                         and run[k + 2].shape == (units,) for k in range(0, count, 3)):
+        if units and all(
+            run[k].shape[-1] == units and run[k + 1].shape == (units, units) and run[k + 2].shape == (units,)
+            for k in range(0, count, 3)
+        ):
             return kind, count
     return None
 
@@ -76,12 +79,12 @@ def infer_cells(layer_name: str, tensors: list[StoredTensor]) -> list[CellRecord
         per_gate = _per_gate_run(tensors, index)
         if per_gate:
             _kind, count = per_gate
-            found.append((tensors[index:index + count], "keras1"))
+            found.append((tensors[index : index + count], "keras1"))
             index += count
             continue
         fused = _fused_run(tensors, index)
         if fused:
-            found.append((tensors[index:index + fused], None))
+            found.append((tensors[index : index + fused], None))
             index += fused
             continue
         index += 1
@@ -96,8 +99,16 @@ def infer_cells(layer_name: str, tensors: list[StoredTensor]) -> list[CellRecord
             name = f"{layer_name}/{direction}"
         elif len(found) > 1:
             name = f"{layer_name}/cell_{position}"
-        records.append(CellRecord(
-            name=name, class_name="", kind=None, weights=weights, direction=direction,
-            inferred=True, storage=storage,
-            notes=["no stored config: cell kind and units inferred from tensor shapes"]))
+        records.append(
+            CellRecord(
+                name=name,
+                class_name="",
+                kind=None,
+                weights=weights,
+                direction=direction,
+                inferred=True,
+                storage=storage,
+                notes=["no stored config: cell kind and units inferred from tensor shapes"],
+            )
+        )
     return records

@@ -21,30 +21,95 @@ from ..layouts import CLASS_TO_KIND
 
 #: Layers that own one cell's weights directly (the cell is their ``cell`` attribute in v3 stores).
 RNN_LAYERS = {
-    "LSTM", "GRU", "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "LSTMV1", "GRUV1",
+    "LSTM",
+    "GRU",
+    "SimpleRNN",
+    "ConvLSTM1D",
+    "ConvLSTM2D",
+    "ConvLSTM3D",
+    "LSTMV1",
+    "GRUV1",
 }
 #: CuDNN layers own their variables themselves (no cell).
 CUDNN_LAYERS = {"CuDNNLSTM", "CuDNNGRU"}
-CELL_CLASSES = {"LSTMCell", "GRUCell", "SimpleRNNCell", "ConvLSTMCell", "ConvLSTM1DCell",
-                "ConvLSTM2DCell", "ConvLSTM3DCell", "PeepholeLSTMCell"}
+CELL_CLASSES = {
+    "LSTMCell",
+    "GRUCell",
+    "SimpleRNNCell",
+    "ConvLSTMCell",
+    "ConvLSTM1DCell",
+    "ConvLSTM2DCell",
+    "ConvLSTM3DCell",
+    "PeepholeLSTMCell",
+}
 #: Layers whose config carries code that Keras would run when loading.
 EXECUTABLE_CLASSES = {"Lambda", "TFOpLambda", "SlicingOpLambda", "TorchModuleWrapper", "TFSMLayer"}
 
 #: (trainable, non-trainable) weight counts of common non-recurrent layers, for legacy groups of
 #: nested models where tensors must be attributed by position. Keys absent here are unknown.
 _PARAMETERLESS = {
-    "InputLayer", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
-    "GaussianNoise", "GaussianDropout", "AlphaDropout", "Activation", "ReLU", "LeakyReLU", "ELU",
-    "Softmax", "Flatten", "Reshape", "Permute", "RepeatVector", "Masking", "Lambda", "TFOpLambda",
-    "SlicingOpLambda", "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum",
-    "Minimum", "Dot", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
-    "AveragePooling2D", "AveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
-    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "UpSampling1D", "UpSampling2D",
-    "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D", "Identity", "Merge",
+    "InputLayer",
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "Activation",
+    "ReLU",
+    "LeakyReLU",
+    "ELU",
+    "Softmax",
+    "Flatten",
+    "Reshape",
+    "Permute",
+    "RepeatVector",
+    "Masking",
+    "Lambda",
+    "TFOpLambda",
+    "SlicingOpLambda",
+    "Concatenate",
+    "Add",
+    "Subtract",
+    "Multiply",
+    "Average",
+    "Maximum",
+    "Minimum",
+    "Dot",
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "MaxPooling3D",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "AveragePooling3D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "UpSampling1D",
+    "UpSampling2D",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
+    "Cropping1D",
+    "Cropping2D",
+    "Identity",
+    "Merge",
 }
-_KERNEL_AND_BIAS = {"Dense", "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",
-                    "Conv3DTranspose", "DepthwiseConv1D", "DepthwiseConv2D", "Convolution1D",
-                    "Convolution2D", "TimeDistributedDense"}
+_KERNEL_AND_BIAS = {
+    "Dense",
+    "Conv1D",
+    "Conv2D",
+    "Conv3D",
+    "Conv1DTranspose",
+    "Conv2DTranspose",
+    "Conv3DTranspose",
+    "DepthwiseConv1D",
+    "DepthwiseConv2D",
+    "Convolution1D",
+    "Convolution2D",
+    "TimeDistributedDense",
+}
 
 
 def snake_case(name: str) -> str:
@@ -143,10 +208,27 @@ def hyperparameters(cfg: dict[str, Any], class_name: str) -> dict[str, Any]:
         value = cfg.get(key, cfg.get(legacy) if legacy else None)
         if value is not None:
             hyper[key] = _activation_name(value)
-    for key in ("use_bias", "reset_after", "go_backwards", "return_sequences", "return_state",
-                "unit_forget_bias", "stateful", "kernel_size", "strides", "padding", "data_format",
-                "dilation_rate", "implementation", "consume_less", "dim_ordering", "nb_row",
-                "nb_col", "border_mode", "subsample"):
+    for key in (
+        "use_bias",
+        "reset_after",
+        "go_backwards",
+        "return_sequences",
+        "return_state",
+        "unit_forget_bias",
+        "stateful",
+        "kernel_size",
+        "strides",
+        "padding",
+        "data_format",
+        "dilation_rate",
+        "implementation",
+        "consume_less",
+        "dim_ordering",
+        "nb_row",
+        "nb_col",
+        "border_mode",
+        "subsample",
+    ):
         if key in cfg and _plain(cfg[key]):
             hyper[key] = cfg[key]
     if class_name in ("GRU", "GRUCell", "GRUV1") and "reset_after" not in hyper:
@@ -194,28 +276,69 @@ def _cell_weight_count(hyper: dict[str, Any]) -> int:
     return 3 if hyper.get("use_bias", True) is not False else 2
 
 
-def _make_cell(name: str, keras_name: str, class_name: str, cell_class: str, cfg: dict[str, Any],
-               layer_cfg: dict[str, Any], direction: str | None, v3_path: str,
-               trainable: bool, object_path: tuple[str, ...]) -> Cell:
+def _make_cell(
+    name: str,
+    keras_name: str,
+    class_name: str,
+    cell_class: str,
+    cfg: dict[str, Any],
+    layer_cfg: dict[str, Any],
+    direction: str | None,
+    v3_path: str,
+    trainable: bool,
+    object_path: tuple[str, ...],
+) -> Cell:
     hyper = hyperparameters(layer_cfg, class_name)
     if cfg:  # RNN(cell): the cell's own config decides units, activations, reset_after
         hyper.update(hyperparameters(cfg, cell_class))
     kind = CLASS_TO_KIND.get(cell_class) or CLASS_TO_KIND.get(class_name) or ""
-    return Cell(name, keras_name, class_name, kind, hyper, direction, v3_path, trainable,
-                _cell_weight_count(hyper), is_cudnn=class_name in CUDNN_LAYERS, object_path=object_path)
+    return Cell(
+        name,
+        keras_name,
+        class_name,
+        kind,
+        hyper,
+        direction,
+        v3_path,
+        trainable,
+        _cell_weight_count(hyper),
+        is_cudnn=class_name in CUDNN_LAYERS,
+        object_path=object_path,
+    )
 
 
-def walk_layer(layer: LayerConfig, display: str, v3_path: str, trainable: bool = True,
-               direction: str | None = None, object_path: tuple[str, ...] = ()) -> Iterator[Owner]:
+def walk_layer(
+    layer: LayerConfig,
+    display: str,
+    v3_path: str,
+    trainable: bool = True,
+    direction: str | None = None,
+    object_path: tuple[str, ...] = (),
+) -> Iterator[Owner]:
     """Every weight owner under ``layer``, in the order its weights are created."""
     trainable = trainable and layer.trainable
     cls, cfg = layer.class_name, layer.config
     if cls in RNN_LAYERS or cls in CUDNN_LAYERS:
-        cell_class = {"LSTM": "LSTMCell", "LSTMV1": "LSTMCell", "GRU": "GRUCell", "GRUV1": "GRUCell",
-                      "SimpleRNN": "SimpleRNNCell"}.get(cls, cls)
+        cell_class = {
+            "LSTM": "LSTMCell",
+            "LSTMV1": "LSTMCell",
+            "GRU": "GRUCell",
+            "GRUV1": "GRUCell",
+            "SimpleRNN": "SimpleRNNCell",
+        }.get(cls, cls)
         cell_path = v3_path if cls in CUDNN_LAYERS else f"{v3_path}/cell"
-        cell = _make_cell(display, layer.name, cls, cell_class, {}, cfg, direction, cell_path, trainable,
-                          object_path if cls in CUDNN_LAYERS else (*object_path, "cell"))
+        cell = _make_cell(
+            display,
+            layer.name,
+            cls,
+            cell_class,
+            {},
+            cfg,
+            direction,
+            cell_path,
+            trainable,
+            object_path if cls in CUDNN_LAYERS else (*object_path, "cell"),
+        )
         yield Owner(cell, cls, layer.name, trainable, None, cell_path)
     elif cls == "RNN":
         inner = LayerConfig.from_entry(cfg.get("cell"))
@@ -225,14 +348,33 @@ def walk_layer(layer: LayerConfig, display: str, v3_path: str, trainable: bool =
             for index, entry in enumerate(cells):
                 sub = LayerConfig.from_entry(entry)
                 path = f"{v3_path}/cell/cells/{counter(snake_case(sub.class_name))}"
-                cell = _make_cell(f"{display}/{sub.name}", sub.name, f"RNN({sub.class_name})",
-                                  sub.class_name, sub.config, cfg, direction, path, trainable,
-                                  (*object_path, "cell", "cells", str(index)))
+                cell = _make_cell(
+                    f"{display}/{sub.name}",
+                    sub.name,
+                    f"RNN({sub.class_name})",
+                    sub.class_name,
+                    sub.config,
+                    cfg,
+                    direction,
+                    path,
+                    trainable,
+                    (*object_path, "cell", "cells", str(index)),
+                )
                 yield Owner(cell, sub.class_name, sub.name, trainable, None, path)
         else:
             path = f"{v3_path}/cell"
-            cell = _make_cell(display, layer.name, f"RNN({inner.class_name})", inner.class_name,
-                              inner.config, cfg, direction, path, trainable, (*object_path, "cell"))
+            cell = _make_cell(
+                display,
+                layer.name,
+                f"RNN({inner.class_name})",
+                inner.class_name,
+                inner.config,
+                cfg,
+                direction,
+                path,
+                trainable,
+                (*object_path, "cell"),
+            )
             yield Owner(cell, inner.class_name, layer.name, trainable, None, path)
     elif cls == "Bidirectional":
         forward = LayerConfig.from_entry(cfg.get("layer"))
@@ -244,27 +386,31 @@ def walk_layer(layer: LayerConfig, display: str, v3_path: str, trainable: bool =
             flipped["go_backwards"] = not forward.config.get("go_backwards", False)
             backward = LayerConfig(forward.class_name, flipped, forward.name)
         for sub, side in ((forward, "forward"), (backward, "backward")):
-            yield from walk_layer(sub, f"{display}/{side}", f"{v3_path}/{side}_layer", trainable, side,
-                                  (*object_path, f"{side}_layer"))
+            yield from walk_layer(
+                sub, f"{display}/{side}", f"{v3_path}/{side}_layer", trainable, side, (*object_path, f"{side}_layer")
+            )
     elif cls == "TimeDistributed":
         inner = LayerConfig.from_entry(cfg.get("layer"))
-        yield from walk_layer(inner, f"{display}/{inner.name}", f"{v3_path}/layer", trainable, direction,
-                              (*object_path, "layer"))
+        yield from walk_layer(
+            inner, f"{display}/{inner.name}", f"{v3_path}/layer", trainable, direction, (*object_path, "layer")
+        )
     elif layer.sublayers is not None:
         yield from walk_container(layer, display, v3_path, trainable)
     else:
         yield Owner(None, cls, layer.name, trainable, _other_counts(layer), v3_path)
 
 
-def walk_container(model: LayerConfig, display: str, v3_path: str,
-                   trainable: bool = True) -> Iterator[Owner]:
+def walk_container(model: LayerConfig, display: str, v3_path: str, trainable: bool = True) -> Iterator[Owner]:
     counter = _Counter()
     sublayers = model.sublayers or []
     if model.class_name == "Sequential" and sublayers and sublayers[0].class_name == "InputLayer":
         sublayers = sublayers[1:]  # Sequential.layers omits its InputLayer (FORMATS.md §1.2)
     for sub in sublayers:
-        path = f"{v3_path}/layers/{counter(snake_case(sub.class_name))}" if v3_path else \
-            f"layers/{counter(snake_case(sub.class_name))}"
+        path = (
+            f"{v3_path}/layers/{counter(snake_case(sub.class_name))}"
+            if v3_path
+            else f"layers/{counter(snake_case(sub.class_name))}"
+        )
         name = f"{display}/{sub.name}" if display else sub.name
         yield from walk_layer(sub, name, path, trainable)
 

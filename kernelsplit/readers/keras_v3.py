@@ -36,8 +36,9 @@ def _zip_member(archive: zipfile.ZipFile, name: str, path: str) -> bytes:
 
     info = archive.getinfo(name)
     if info.file_size > _ZIP_BOMB_BYTES and info.file_size > _ZIP_BOMB_RATIO * max(info.compress_size, 1):
-        raise UnsafeFileError(f"zip member {name} declares {info.file_size} bytes from "
-                              f"{info.compress_size} stored (zip bomb)")
+        raise UnsafeFileError(
+            f"zip member {name} declares {info.file_size} bytes from {info.compress_size} stored (zip bomb)"
+        )
     try:
         return archive.read(name)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
@@ -68,8 +69,10 @@ def read_keras_zip(path: Path) -> ReadResult:
             metadata = _parse_json(_zip_member(archive, "metadata.json", str(path)), "metadata.json")
         if WEIGHTS_H5 not in names:
             if WEIGHTS_NPZ in names:
-                raise UnsafeFileError("weights are model.weights.npz: reading them needs pickle, "
-                                      "which can run code; re-save with the default .h5 weights")
+                raise UnsafeFileError(
+                    "weights are model.weights.npz: reading them needs pickle, "
+                    "which can run code; re-save with the default .h5 weights"
+                )
             raise CorruptFileError(f".keras archive has no {WEIGHTS_H5}")
         weights = io.BytesIO(_zip_member(archive, WEIGHTS_H5, str(path)))
     return _read_v3(weights, config, metadata, "keras-zip", f"{WEIGHTS_H5}:")
@@ -95,13 +98,14 @@ def _read_v3(source: Any, config: Any, metadata: Any, fmt: str, prefix: str) -> 
     keras_version = metadata.get("keras_version") if isinstance(metadata, dict) else None
     if not isinstance(keras_version, str):
         keras_version = None
-    result = ReadResult(format=fmt, cells=[], keras_version=keras_version,
-                        executable_layers=executable_layers(config))
+    result = ReadResult(format=fmt, cells=[], keras_version=keras_version, executable_layers=executable_layers(config))
     with open_file(source, WEIGHTS_H5) as h5:
         model = LayerConfig.from_entry(config)
         if model.sublayers is None:
-            result.notes.append(f"config.json describes a {model.class_name} without a layer list "
-                                "(subclassed model): cells found from the weight store's shapes")
+            result.notes.append(
+                f"config.json describes a {model.class_name} without a layer list "
+                "(subclassed model): cells found from the weight store's shapes"
+            )
             return _bind_without_config(h5, result, prefix)
         result.total_layers = len(model.sublayers)
         for owner in walk_container(model, "", ""):
@@ -112,10 +116,17 @@ def _read_v3(source: Any, config: Any, metadata: Any, fmt: str, prefix: str) -> 
             if tensors is None:
                 result.notes.append(f"layer {cell.name}: no weights stored at {cell.v3_path} (never built?)")
                 continue
-            result.cells.append(CellRecord(
-                name=cell.name, class_name=cell.class_name, kind=cell.kind, weights=tensors,
-                config=cell.hyper, direction=cell.direction,
-                storage="cudnn" if cell.is_cudnn else None))
+            result.cells.append(
+                CellRecord(
+                    name=cell.name,
+                    class_name=cell.class_name,
+                    kind=cell.kind,
+                    weights=tensors,
+                    config=cell.hyper,
+                    direction=cell.direction,
+                    storage="cudnn" if cell.is_cudnn else None,
+                )
+            )
     return result
 
 
@@ -136,9 +147,15 @@ def numbered_tensors(group: h5py.Group, where: str) -> list[StoredTensor]:
 
 
 _SNAKE_TO_CLASS = {
-    "lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN", "conv_lstm1d": "ConvLSTM1D",
-    "conv_lstm2d": "ConvLSTM2D", "conv_lstm3d": "ConvLSTM3D", "lstm_cell": "LSTMCell",
-    "gru_cell": "GRUCell", "simple_rnn_cell": "SimpleRNNCell",
+    "lstm": "LSTM",
+    "gru": "GRU",
+    "simple_rnn": "SimpleRNN",
+    "conv_lstm1d": "ConvLSTM1D",
+    "conv_lstm2d": "ConvLSTM2D",
+    "conv_lstm3d": "ConvLSTM3D",
+    "lstm_cell": "LSTMCell",
+    "gru_cell": "GRUCell",
+    "simple_rnn_cell": "SimpleRNNCell",
 }
 _DIRECTIONS = {"forward_layer": "forward", "backward_layer": "backward"}
 #: Top-level store entries that never hold layer weights (optimizer slots, metrics, the root).
@@ -178,8 +195,7 @@ def _add_inferred(group: h5py.Group, path: list[str], result: ReadResult, where:
     add_inferred_tensors(numbered_tensors(group, where), path, result, where)
 
 
-def add_inferred_tensors(tensors: list[StoredTensor], path: list[str], result: ReadResult,
-                         where: str) -> None:
+def add_inferred_tensors(tensors: list[StoredTensor], path: list[str], result: ReadResult, where: str) -> None:
     """Report the cells in one ``vars`` group's tensors (already in numeric order).
 
     ``path`` is the store path of the group's owner (``["layers", "lstm", "cell"]``); it names the
@@ -196,6 +212,7 @@ def add_inferred_tensors(tensors: list[StoredTensor], path: list[str], result: R
         record.direction = direction
         if hinted:
             record.class_name = f"inferred:{hinted}"
-            record.notes = [f"no stored config: class inferred from the store path ({'/'.join(path)}) "
-                            "and tensor shapes"]
+            record.notes = [
+                f"no stored config: class inferred from the store path ({'/'.join(path)}) and tensor shapes"
+            ]
         result.cells.append(record)

@@ -49,8 +49,9 @@ def read_legacy(h5: h5py.File, full_model: bool) -> ReadResult:
         _bind_with_config(weights_root, prefix, model, result)
     else:
         if model is not None:
-            result.notes.append(f"model_config describes a {model.class_name} without a layer list: "
-                                "cells inferred from tensor shapes")
+            result.notes.append(
+                f"model_config describes a {model.class_name} without a layer list: cells inferred from tensor shapes"
+            )
         for name in layer_names:
             group = child(weights_root, name, _join(prefix, name))
             if isinstance(group, h5py.Group):
@@ -63,8 +64,7 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}/{name}" if prefix else name
 
 
-def _bind_with_config(weights_root: h5py.Group, prefix: str, model: LayerConfig,
-                      result: ReadResult) -> None:
+def _bind_with_config(weights_root: h5py.Group, prefix: str, model: LayerConfig, result: ReadResult) -> None:
     for layer in model.sublayers or []:
         owners = list(walk_layer(layer, layer.name, ""))
         cells = [o for o in owners if o.cell is not None]
@@ -82,8 +82,10 @@ def _bind_with_config(weights_root: h5py.Group, prefix: str, model: LayerConfig,
         if records is None:
             found = infer_cells(layer.name, tensors)
             for record in found:
-                record.notes.append(f"the config of {layer.name} does not account for its "
-                                    f"{len(tensors)} stored tensors: cells inferred from shapes")
+                record.notes.append(
+                    f"the config of {layer.name} does not account for its "
+                    f"{len(tensors)} stored tensors: cells inferred from shapes"
+                )
             result.cells.extend(found)
         else:
             result.cells.extend(records)
@@ -113,10 +115,17 @@ def _distribute(owners: list[Owner], tensors: list[StoredTensor]) -> list[CellRe
         if owner.cell is None:
             continue
         cell = owner.cell
-        records.append(CellRecord(
-            name=cell.name, class_name=cell.class_name, kind=cell.kind,
-            weights=[tensors[i] for i in indices], config=cell.hyper, direction=cell.direction,
-            storage="cudnn" if cell.is_cudnn else None))
+        records.append(
+            CellRecord(
+                name=cell.name,
+                class_name=cell.class_name,
+                kind=cell.kind,
+                weights=[tensors[i] for i in indices],
+                config=cell.hyper,
+                direction=cell.direction,
+                storage="cudnn" if cell.is_cudnn else None,
+            )
+        )
     return records
 
 
@@ -149,8 +158,15 @@ def _check_keras0_cell(record: CellRecord, where: str) -> None:
     if record.storage == "keras1" and len(record.weights) == 9:
         raise UnsupportedError(
             f"Keras 0.x GRU weights without config: {where} holds 9 per-gate (W, U, b) arrays, "
-            "which Keras 0.1-0.2's JZS3 stores identically with different maths")
-    if record.storage is None and len(record.weights) == 3 and record.weights[1].array.ndim == 2 \
-            and record.weights[1].shape[0] == record.weights[1].shape[1]:
-        record.notes.append("Keras 0.x: a SimpleRNN, or a SimpleDeepRNN(depth=1) of Keras 0.1-0.2 "
-                            "(same three arrays, inner activation on h @ U)")
+            "which Keras 0.1-0.2's JZS3 stores identically with different maths"
+        )
+    if (
+        record.storage is None
+        and len(record.weights) == 3
+        and record.weights[1].array.ndim == 2
+        and record.weights[1].shape[0] == record.weights[1].shape[1]
+    ):
+        record.notes.append(
+            "Keras 0.x: a SimpleRNN, or a SimpleDeepRNN(depth=1) of Keras 0.1-0.2 "
+            "(same three arrays, inner activation on h @ U)"
+        )

@@ -31,8 +31,7 @@ def _load_index(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise CorruptFileError(f"cannot read: {exc.strerror or exc}") from None
     if not isinstance(index, dict) or not isinstance(index.get("weight_map"), dict):
-        raise NotAModelError("JSON file that is not a Keras sharded-weights index "
-                             "(no weight_map object)")
+        raise NotAModelError("JSON file that is not a Keras sharded-weights index (no weight_map object)")
     return index
 
 
@@ -45,8 +44,14 @@ def _shard_names(key: str, value: Any) -> list[str]:
 
 def _check_shard_name(name: str, folder: Path) -> Path:
     """A shard must be a plain file name in the index's folder: no paths, no links out of it."""
-    if (name in (".", "..") or "/" in name or "\\" in name or Path(name).is_absolute()
-            or Path(name).name != name or ":" in name):
+    if (
+        name in (".", "..")
+        or "/" in name
+        or "\\" in name
+        or Path(name).is_absolute()
+        or Path(name).name != name
+        or ":" in name
+    ):
         raise UnsafeFileError(f"sharded-weights index names shard {name!r} outside its own folder")
     target = folder / name
     if target.is_symlink() and target.resolve().parent != folder.resolve():
@@ -78,8 +83,9 @@ def read_sharded(path: Path) -> ReadResult:
     index = _load_index(path)
     weight_map: dict[str, Any] = index["weight_map"]
     result = ReadResult(format="keras3-sharded-weights", cells=[])
-    result.notes.append("sharded Keras 3 weights carry no config: every cell is inferred from "
-                        "store paths and tensor shapes")
+    result.notes.append(
+        "sharded Keras 3 weights carry no config: every cell is inferred from store paths and tensor shapes"
+    )
     folder = path.parent
     shards = _Shards(folder)
     try:

@@ -40,18 +40,25 @@ def read_checkpoint_path(path: Path) -> ReadResult:
     return _to_result(read_checkpoint(resolve_checkpoint_prefix(path)), "tf-checkpoint")
 
 
-def _stored(contents: SavedModelContents, variable: BundleVariable,
-            already_read: dict[str, tuple[np.ndarray, np.ndarray | None]] | None = None) -> StoredTensor:
+def _stored(
+    contents: SavedModelContents,
+    variable: BundleVariable,
+    already_read: dict[str, tuple[np.ndarray, np.ndarray | None]] | None = None,
+) -> StoredTensor:
     cached = (already_read or {}).get(variable.key)
     values, raw = cached if cached is not None else contents.read_with_raw(variable)
     key = variable.key.removesuffix("/.ATTRIBUTES/VARIABLE_VALUE")
-    return StoredTensor(np.asarray(values), f"variables:{key}", variable.dtype, raw,
-                        name=variable.path[-1] if variable.path else variable.full_name)
+    return StoredTensor(
+        np.asarray(values),
+        f"variables:{key}",
+        variable.dtype,
+        raw,
+        name=variable.path[-1] if variable.path else variable.full_name,
+    )
 
 
 def _to_result(contents: SavedModelContents, fmt: str) -> ReadResult:
-    result = ReadResult(format=fmt, cells=[], keras_version=contents.keras_version,
-                        notes=list(contents.notes))
+    result = ReadResult(format=fmt, cells=[], keras_version=contents.keras_version, notes=list(contents.notes))
     root = contents.node_at(())
     if root is not None:
         result.executable_layers = executable_layers(root.metadata)
@@ -59,8 +66,10 @@ def _to_result(contents: SavedModelContents, fmt: str) -> ReadResult:
         _bind_with_metadata(contents, result)
     else:
         if not contents.nodes:
-            result.notes.append("no Keras metadata in this SavedModel/checkpoint: cells inferred from "
-                                "tensor shapes, names from variable names")
+            result.notes.append(
+                "no Keras metadata in this SavedModel/checkpoint: cells inferred from "
+                "tensor shapes, names from variable names"
+            )
         _bind_inferred(contents, result)
     return result
 
@@ -96,15 +105,21 @@ def _bind_with_metadata(contents: SavedModelContents, result: ReadResult) -> Non
             cell = owner.cell
             if cell is None:
                 continue
-            found = [by_path[(*cell.object_path, role)] for role in _ROLES
-                     if (*cell.object_path, role) in by_path]
+            found = [by_path[(*cell.object_path, role)] for role in _ROLES if (*cell.object_path, role) in by_path]
             if not found:
                 result.notes.append(f"layer {cell.name}: no variables at {'/'.join(cell.object_path)}")
                 continue
-            result.cells.append(CellRecord(
-                name=cell.name, class_name=cell.class_name, kind=cell.kind,
-                weights=[_stored(contents, v) for v in found], config=cell.hyper,
-                direction=cell.direction, storage="cudnn" if cell.is_cudnn else None))
+            result.cells.append(
+                CellRecord(
+                    name=cell.name,
+                    class_name=cell.class_name,
+                    kind=cell.kind,
+                    weights=[_stored(contents, v) for v in found],
+                    config=cell.hyper,
+                    direction=cell.direction,
+                    storage="cudnn" if cell.is_cudnn else None,
+                )
+            )
 
 
 def _bind_inferred(contents: SavedModelContents, result: ReadResult) -> None:
@@ -126,8 +141,10 @@ def _bind_inferred(contents: SavedModelContents, result: ReadResult) -> None:
         key = variable.path[:-1] if structural else tuple(full.split("/")[:-1])
         groups.setdefault(key, []).append(variable)
     for key, members in groups.items():
-        by_role = {(m.path[-1] if m.path and m.path[0] not in _FLAT_LISTS else m.full_name.rsplit("/", 1)[-1]): m
-                   for m in members}
+        by_role = {
+            (m.path[-1] if m.path and m.path[0] not in _FLAT_LISTS else m.full_name.rsplit("/", 1)[-1]): m
+            for m in members
+        }
         if "kernel" not in by_role or "recurrent_kernel" not in by_role:
             continue
         ordered = [by_role[r] for r in _ROLES if r in by_role]

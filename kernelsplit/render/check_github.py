@@ -19,8 +19,9 @@ def escape_property(text: str) -> str:
 
 
 def annotation(level: str, path: str, title: str, message: str) -> str:
-    return (f"::{level} file={escape_property(display_path(path))},title={escape_property(title)}"
-            f"::{escape_data(message)}")
+    return (
+        f"::{level} file={escape_property(display_path(path))},title={escape_property(title)}::{escape_data(message)}"
+    )
 
 
 class GithubReporter:
@@ -32,6 +33,8 @@ class GithubReporter:
         for f in report.findings:
             stream.write(annotation(_LEVEL[f.severity], f.path, f"{f.code} {f.rule}", f.short_message) + "\n")
         counts = report.counts
-        stream.write(f"kernelsplit check: {len(report.artifacts)} artifact(s), {counts['error']} error(s), "
-                     f"{counts['warning']} warning(s), {counts['info']} info, "
-                     f"{len(report.errors)} unreadable\n")
+        stream.write(
+            f"kernelsplit check: {len(report.artifacts)} artifact(s), {counts['error']} error(s), "
+            f"{counts['warning']} warning(s), {counts['info']} info, "
+            f"{len(report.errors)} unreadable\n"
+        )

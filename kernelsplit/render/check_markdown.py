@@ -17,16 +17,21 @@ def cell(text: object) -> str:
 def render(report: CheckReport) -> str:
     counts = report.counts
     status = {0: "passed", 1: "failed", 2: "could not read every file", 3: "found no model file"}
-    lines = [f"## kernelsplit check: {status[report.exit_code]}", "",
-             f"{len(report.artifacts)} artifact(s) checked; **{counts['error']}** error(s), "
-             f"**{counts['warning']}** warning(s), {counts['info']} info; failing at `{report.fail_on}`.", ""]
+    lines = [
+        f"## kernelsplit check: {status[report.exit_code]}",
+        "",
+        f"{len(report.artifacts)} artifact(s) checked; **{counts['error']}** error(s), "
+        f"**{counts['warning']}** warning(s), {counts['info']} info; failing at `{report.fail_on}`.",
+        "",
+    ]
     if report.findings:
-        lines += ["| severity | rule | artifact | layer | part[gate] | message |",
-                  "|---|---|---|---|---|---|"]
+        lines += ["| severity | rule | artifact | layer | part[gate] | message |", "|---|---|---|---|---|---|"]
         for f in report.findings:
             where = f"{f.part}[{f.gate}]" if f.part and f.gate else (f.part or "")
-            lines.append(f"| {_ICON[f.severity]} | `{f.code}` {f.rule} | `{cell(display_path(f.path))}` | "
-                         f"{cell(f.layer or '')} | {cell(where)} | {cell(f.detail)} |")
+            lines.append(
+                f"| {_ICON[f.severity]} | `{f.code}` {f.rule} | `{cell(display_path(f.path))}` | "
+                f"{cell(f.layer or '')} | {cell(where)} | {cell(f.detail)} |"
+            )
         lines.append("")
     if report.errors:
         lines += ["### Unreadable files", ""]

@@ -36,32 +36,41 @@ def sarif_dict(report: CheckReport) -> dict[str, Any]:
     config = report.config
     rules = []
     for rule in RULES:
-        rules.append({
-            "id": rule.code,
-            "name": "".join(w.capitalize() for w in rule.name.split("-")),
-            "shortDescription": {"text": rule.summary},
-            "fullDescription": {"text": rule.description()},
-            "help": {"text": rule.description()},
-            "helpUri": f"{INFORMATION_URI}-{rule.code.lower()}",
-            "defaultConfiguration": {"level": _LEVEL[config.severity.get(rule.code, rule.default_severity)],
-                                     "enabled": rule.code not in config.ignore},
-            "properties": {"kernelsplit-name": rule.name,
-                           "thresholds": {t.key: config.thresholds.get(t.key, t.default)
-                                          for t in rule.thresholds}},
-        })
+        rules.append(
+            {
+                "id": rule.code,
+                "name": "".join(w.capitalize() for w in rule.name.split("-")),
+                "shortDescription": {"text": rule.summary},
+                "fullDescription": {"text": rule.description()},
+                "help": {"text": rule.description()},
+                "helpUri": f"{INFORMATION_URI}-{rule.code.lower()}",
+                "defaultConfiguration": {
+                    "level": _LEVEL[config.severity.get(rule.code, rule.default_severity)],
+                    "enabled": rule.code not in config.ignore,
+                },
+                "properties": {
+                    "kernelsplit-name": rule.name,
+                    "thresholds": {t.key: config.thresholds.get(t.key, t.default) for t in rule.thresholds},
+                },
+            }
+        )
     index = {rule.code: i for i, rule in enumerate(RULES)}
     paths = [a.path for a in report.artifacts] + [p for p, _ in report.errors]
     artifact_index = {p: i for i, p in enumerate(dict.fromkeys(paths))}
     results = []
     for f in report.findings:
-        location: dict[str, Any] = {"physicalLocation": {
-            "artifactLocation": {**artifact_location(f.path), "index": artifact_index[f.path]}}}
+        location: dict[str, Any] = {
+            "physicalLocation": {"artifactLocation": {**artifact_location(f.path), "index": artifact_index[f.path]}}
+        }
         if f.layer is not None:
             name = f.layer + (f"/{f.part}[{f.gate}]" if f.part and f.gate else (f"/{f.part}" if f.part else ""))
             location["logicalLocations"] = [{"fullyQualifiedName": name, "kind": "member"}]
         result: dict[str, Any] = {
-            "ruleId": f.code, "ruleIndex": index[f.code], "level": _LEVEL[f.severity],
-            "message": {"text": f.short_message}, "locations": [location],
+            "ruleId": f.code,
+            "ruleIndex": index[f.code],
+            "level": _LEVEL[f.severity],
+            "message": {"text": f.short_message},
+            "locations": [location],
             "properties": {"severity": f.severity},
         }
         if f.value is not None:
@@ -69,17 +78,35 @@ def sarif_dict(report: CheckReport) -> dict[str, Any]:
         if f.threshold is not None:
             result["properties"]["threshold"] = f.threshold
         results.append(result)
-    notifications = [{"level": "error", "message": {"text": f"{display_path(p)}: {e.message}"},
-                      "locations": [{"physicalLocation": {"artifactLocation": artifact_location(p)}}],
-                      "properties": {"code": e.code}} for p, e in report.errors]
+    notifications = [
+        {
+            "level": "error",
+            "message": {"text": f"{display_path(p)}: {e.message}"},
+            "locations": [{"physicalLocation": {"artifactLocation": artifact_location(p)}}],
+            "properties": {"code": e.code},
+        }
+        for p, e in report.errors
+    ]
     cwd_uri = Path(os.getcwd()).as_uri().rstrip("/") + "/"
     run: dict[str, Any] = {
-        "tool": {"driver": {"name": "kernelsplit", "version": __version__, "semanticVersion": __version__,
-                            "informationUri": INFORMATION_URI, "rules": rules}},
+        "tool": {
+            "driver": {
+                "name": "kernelsplit",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": INFORMATION_URI,
+                "rules": rules,
+            }
+        },
         "originalUriBaseIds": {"%SRCROOT%": {"uri": cwd_uri}},
         "artifacts": [{"location": artifact_location(p)} for p in artifact_index],
-        "invocations": [{"executionSuccessful": not report.errors, "exitCode": report.exit_code,
-                         "toolExecutionNotifications": notifications}],
+        "invocations": [
+            {
+                "executionSuccessful": not report.errors,
+                "exitCode": report.exit_code,
+                "toolExecutionNotifications": notifications,
+            }
+        ],
         "results": results,
     }
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}

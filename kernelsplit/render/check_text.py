@@ -25,13 +25,24 @@ class TextReporter:
                 table.add_column(column, overflow="fold")
             for f in report.findings:
                 where = f"{f.part}[{f.gate}]" if f.part and f.gate else (f.part or "")
-                table.add_row(f"[{_STYLE[f.severity]}]{f.severity}[/]", f"{f.code} {f.rule}",
-                              escape(display_path(f.path)), escape(f.layer or ""), escape(where),
-                              escape(f.detail))
+                table.add_row(
+                    f"[{_STYLE[f.severity]}]{f.severity}[/]",
+                    f"{f.code} {f.rule}",
+                    escape(display_path(f.path)),
+                    escape(f.layer or ""),
+                    escape(where),
+                    escape(f.detail),
+                )
             console.print(table)
         counts = report.counts
-        verdict = {0: "[green]passed[/]", 1: "[bold red]failed[/]", 2: "[bold red]unreadable input[/]",
-                   3: "[yellow]no model file found[/]"}[report.exit_code]
-        console.print(f"kernelsplit check {verdict}: {len(report.artifacts)} artifact(s), "
-                      f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info, "
-                      f"{len(report.errors)} unreadable (failing at {report.fail_on})")
+        verdict = {
+            0: "[green]passed[/]",
+            1: "[bold red]failed[/]",
+            2: "[bold red]unreadable input[/]",
+            3: "[yellow]no model file found[/]",
+        }[report.exit_code]
+        console.print(
+            f"kernelsplit check {verdict}: {len(report.artifacts)} artifact(s), "
+            f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info, "
+            f"{len(report.errors)} unreadable (failing at {report.fail_on})"
+        )

@@ -22,5 +22,11 @@ def make_console(file: IO[str] | None = None) -> Any:
             width = int(os.environ.get("COLUMNS", "160"))
         except ValueError:
             width = 160
-    return Console(file=stream, width=width, no_color=bool(os.environ.get("NO_COLOR")) or None,
-                   highlight=False, soft_wrap=False, force_terminal=None if is_tty else False)
+    return Console(
+        file=stream,
+        width=width,
+        no_color=bool(os.environ.get("NO_COLOR")) or None,
+        highlight=False,
+        soft_wrap=False,
+        force_terminal=None if is_tty else False,
+    )

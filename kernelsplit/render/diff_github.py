@@ -15,5 +15,7 @@ class GithubDiffReporter:
         for reason in report.breaking:
             stream.write(annotation("error", report.new.path, "kernelsplit diff", reason) + "\n")
         changed = sum(layer.status == "changed" for layer in report.layers)
-        stream.write(f"kernelsplit diff: {'identical' if report.identical else f'{changed} layer(s) changed'}, "
-                     f"{len(report.breaking)} breaking change(s)\n")
+        stream.write(
+            f"kernelsplit diff: {'identical' if report.identical else f'{changed} layer(s) changed'}, "
+            f"{len(report.breaking)} breaking change(s)\n"
+        )

@@ -16,11 +16,16 @@ SCHEMA = "kernelsplit.diff/1"
 
 def tensor_dict(t: TensorDiff) -> dict[str, Any]:
     return {
-        "part": t.part, "gate": t.gate, "status": t.status,
+        "part": t.part,
+        "gate": t.gate,
+        "status": t.status,
         "old_shape": list(t.old_shape) if t.old_shape is not None else None,
         "new_shape": list(t.new_shape) if t.new_shape is not None else None,
-        "old_dtype": t.old_dtype, "new_dtype": t.new_dtype, "dtype_changed": t.dtype_changed,
-        "old_sha256": t.old_sha256, "new_sha256": t.new_sha256,
+        "old_dtype": t.old_dtype,
+        "new_dtype": t.new_dtype,
+        "dtype_changed": t.dtype_changed,
+        "old_sha256": t.old_sha256,
+        "new_sha256": t.new_sha256,
         "relative_change": number(t.relative_change),
         "relative_change_unbounded": t.relative_change is not None and not math.isfinite(t.relative_change),
         "max_abs_change": number(t.max_abs_change),
@@ -29,8 +34,12 @@ def tensor_dict(t: TensorDiff) -> dict[str, Any]:
 
 def layer_dict(layer: LayerDiff) -> dict[str, Any]:
     return {
-        "name": layer.name, "status": layer.status, "old_name": layer.old_name, "new_name": layer.new_name,
-        "old_cell": layer.old_cell, "new_cell": layer.new_cell,
+        "name": layer.name,
+        "status": layer.status,
+        "old_name": layer.old_name,
+        "new_name": layer.new_name,
+        "old_cell": layer.old_cell,
+        "new_cell": layer.new_cell,
         "config_changes": [{"key": k, "old": jsonable(a), "new": jsonable(b)} for k, a, b in layer.config_changes],
         "max_relative_change": number(layer.max_relative_change),
         "tensors": [tensor_dict(t) for t in layer.tensors],

@@ -27,8 +27,10 @@ def render(report: DiffReport) -> str:
             if t.status == "identical":
                 continue
             what = describe_change(t)
-            lines.append(f"| {cell(layer.name)} | changed | {t.part}[{t.gate}] | {cell(what)} | "
-                         f"{fmt(t.relative_change)} | {fmt(t.max_abs_change)} |")
+            lines.append(
+                f"| {cell(layer.name)} | changed | {t.part}[{t.gate}] | {cell(what)} | "
+                f"{fmt(t.relative_change)} | {fmt(t.max_abs_change)} |"
+            )
     return "\n".join(lines) + "\n"
 
 

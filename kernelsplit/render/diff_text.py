@@ -9,8 +9,13 @@ from .check_base import display_path
 from .console import make_console
 from .diff_base import describe_change, fmt
 
-_STYLE = {"identical": "green", "changed": "yellow", "added": "cyan", "removed": "bold red",
-          "shape-changed": "bold red"}
+_STYLE = {
+    "identical": "green",
+    "changed": "yellow",
+    "added": "cyan",
+    "removed": "bold red",
+    "shape-changed": "bold red",
+}
 
 
 class TextDiffReporter:
@@ -31,15 +36,19 @@ class TextDiffReporter:
                 table.add_row(escape(layer.name), f"[{style}]{layer.status}[/]", "", "", "", "")
                 continue
             for key, a, b in layer.config_changes:
-                table.add_row(escape(layer.name), f"[{style}]config[/]", escape(key), escape(f"{a!r} -> {b!r}"),
-                              "", "")
+                table.add_row(escape(layer.name), f"[{style}]config[/]", escape(key), escape(f"{a!r} -> {b!r}"), "", "")
             for t in layer.tensors:
                 if t.status == "identical":
                     continue
                 what = describe_change(t, "->")
-                table.add_row(escape(layer.name), f"[{_STYLE.get(t.status, style)}]{t.status}[/]",
-                              f"{t.part}\\[{t.gate}]", escape(what), fmt(t.relative_change),
-                              fmt(t.max_abs_change))
+                table.add_row(
+                    escape(layer.name),
+                    f"[{_STYLE.get(t.status, style)}]{t.status}[/]",
+                    f"{t.part}\\[{t.gate}]",
+                    escape(what),
+                    fmt(t.relative_change),
+                    fmt(t.max_abs_change),
+                )
         console.print(table)
         if report.identical:
             console.print("[green]identical[/]: every gate block has the same digest")

@@ -49,8 +49,12 @@ class TextReporter:
         for note in artifact.notes:
             console.print(Text(f"  note: {note}", style="dim"))
         if artifact.executable_layers:
-            console.print(Text("  executable layers (never run by kernelsplit): "
-                               + ", ".join(artifact.executable_layers), style="yellow"))
+            console.print(
+                Text(
+                    "  executable layers (never run by kernelsplit): " + ", ".join(artifact.executable_layers),
+                    style="yellow",
+                )
+            )
         for layer, tensors in selected:
             table = _table(layer, tensors, Table)
             # Rich would elide digits or drop whole columns to fit a narrow terminal: render at the
@@ -71,15 +75,32 @@ def _table(layer: RecurrentLayer, tensors: list[GateTensor], table_cls: Any) -> 
     direction = f"  direction={layer.direction}" if layer.direction else ""
     inferred = "  [inferred from shapes]" if layer.inferred else ""
     conversion = f"  converted from {layer.conversion}" if layer.conversion else ""
-    title = (f"{layer.name}  {layer.class_name}  cell={layer.cell}  units={layer.units}"
-             f"{direction}{inferred}{conversion}")
+    title = f"{layer.name}  {layer.class_name}  cell={layer.cell}  units={layer.units}{direction}{inferred}{conversion}"
     caption_lines = _stored_at(tensors) + [f"note: {n}" for n in layer.notes]
-    table = table_cls(title=title, title_justify="left", caption="\n".join(caption_lines),
-                      caption_justify="left", show_edge=False, pad_edge=False)
-    headers = (("part", "left"), ("gate", "left"), ("slice", "left"), ("shape", "left"),
-               ("dtype", "left"), ("min", "right"), ("max", "right"), ("mean", "right"),
-               ("std", "right"), ("abs max", "right"), ("L2", "right"), ("zeros", "right"),
-               ("NaN", "right"), ("Inf", "right"))
+    table = table_cls(
+        title=title,
+        title_justify="left",
+        caption="\n".join(caption_lines),
+        caption_justify="left",
+        show_edge=False,
+        pad_edge=False,
+    )
+    headers = (
+        ("part", "left"),
+        ("gate", "left"),
+        ("slice", "left"),
+        ("shape", "left"),
+        ("dtype", "left"),
+        ("min", "right"),
+        ("max", "right"),
+        ("mean", "right"),
+        ("std", "right"),
+        ("abs max", "right"),
+        ("L2", "right"),
+        ("zeros", "right"),
+        ("NaN", "right"),
+        ("Inf", "right"),
+    )
     rows = [_row(tensor, layout.gate_names[tensor.gate]) for tensor in tensors]
     for index, (header, justify) in enumerate(headers):
         width = max([len(header), *(len(row[index]) for row, _ in rows)])
@@ -98,9 +119,14 @@ def _row(tensor: GateTensor, gate_name: str) -> tuple[list[str], bool]:
         tensor.selection or "(whole)",
         "×".join(str(n) for n in tensor.shape),
         tensor.dtype,
-        _num(stats["min"]), _num(stats["max"]), _num(stats["mean"]), _num(stats["std"]),
-        _num(stats["abs_max"]), _num(stats["l2"]),
+        _num(stats["min"]),
+        _num(stats["max"]),
+        _num(stats["mean"]),
+        _num(stats["std"]),
+        _num(stats["abs_max"]),
+        _num(stats["l2"]),
         f"{zeros:.1%}" if zeros else "0",
-        _num(stats["nan"]), _num(stats["inf"]),
+        _num(stats["nan"]),
+        _num(stats["inf"]),
     ]
     return cells, bool(stats["nan"] or stats["inf"])
