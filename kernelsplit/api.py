@@ -153,7 +153,10 @@ def _short(exc: BaseException) -> str:
 
 def open_artifact(path: str | os.PathLike[str]) -> Artifact:
     """Read ``path`` and split every recurrent cell. Raises KernelsplitError subclasses."""
-    result = read(path)
+    try:
+        result = read(path)
+    except KernelsplitError as exc:
+        raise exc.at(str(path)) from None
     layers = [build_layer(record) for record in result.cells]
     return Artifact(
         path=str(path),
@@ -176,16 +179,16 @@ def try_open(path: str | os.PathLike[str]) -> Artifact:
     try:
         return open_artifact(path)
     except KernelsplitError as exc:
-        return Artifact(path=str(path), format="unknown", error=exc)
+        return Artifact(path=str(path), format="unknown", error=exc.at(str(path)))
     except RecursionError:
         return Artifact(
             path=str(path),
             format="unknown",
-            error=CorruptFileError("unreadable (structure nested too deeply or cyclic)"),
+            error=CorruptFileError("unreadable (structure nested too deeply or cyclic)", path=str(path)),
         )
     except Exception as exc:
         return Artifact(
             path=str(path),
             format="unknown",
-            error=CorruptFileError(f"unreadable ({type(exc).__name__}: {_short(exc)})"),
+            error=CorruptFileError(f"unreadable ({type(exc).__name__}: {_short(exc)})", path=str(path)),
         )

@@ -35,14 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .errors import UsageError
+from .errors import ConfigError
 
 CONFIG_NAMES = ("kernelsplit.toml", "pyproject.toml")
 FAIL_ON_LEVELS = ("error", "warning", "info", "none")
-
-
-class ConfigError(UsageError):
-    code = "config"
 
 
 @dataclass

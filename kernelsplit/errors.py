@@ -1,20 +1,41 @@
 """Errors with stable codes: every failure kernelsplit reports maps to exactly one of these.
 
-The CLI prints ``kernelsplit: error: PATH: message`` and exits 2 for any of them; JSON output
-carries ``{"code": ..., "message": ...}``. Codes are part of the versioned output schema.
+Each class carries its machine-readable ``code`` (part of every versioned JSON schema) and the
+process ``exit_code`` the command line ends with. Library code raises them; the CLI has one
+handler (``kernelsplit.cli``) that prints ``kernelsplit: error: PATH: message`` and exits. A
+file's error names the file in ``path`` (set by the library where the path is known).
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
+
+from .exitcodes import ExitCode
 
 
 class KernelsplitError(Exception):
     """Base class. ``code`` is a stable machine-readable identifier."""
 
-    code = "error"
+    code: ClassVar[str] = "error"
+    exit_code: ClassVar[ExitCode] = ExitCode.ERROR
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, path: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        #: The file (or folder) the error is about, when one is.
+        self.path = path
+
+    def __str__(self) -> str:  # KeyError subclasses would otherwise quote the message
+        return self.message
+
+    def at(self, path: str) -> KernelsplitError:
+        """This error, naming ``path`` unless it already names a file."""
+        if self.path is None:
+            self.path = path
+        return self
+
+
+# -------------------------------------------------------------------------- reading a model file
 
 
 class NotFoundError(KernelsplitError):
@@ -45,8 +66,21 @@ class UnsafeFileError(KernelsplitError):
     code = "unsafe"
 
 
+# ------------------------------------------------------------------------- usage and configuration
+
+
 class UsageError(KernelsplitError):
     code = "usage"
+
+
+class UnknownBlockError(UsageError, KeyError):
+    """A library lookup of a (part, gate) block the layer does not have (also a ``KeyError``)."""
+
+
+class ConfigError(UsageError):
+    """``[tool.kernelsplit]`` / ``kernelsplit.toml`` / ``--config`` is unreadable or invalid."""
+
+    code = "config"
 
 
 class RuleFailure(KernelsplitError):
@@ -55,7 +89,7 @@ class RuleFailure(KernelsplitError):
     code = "rule-failed"
 
 
-# Export (kernelsplit export): all exit 2 on the command line.
+# ------------------------------------------------------------------------------------------ export
 
 
 class ExportRefusedError(KernelsplitError):
@@ -75,6 +109,15 @@ class OutputExistsError(KernelsplitError):
 
 
 class OutputError(KernelsplitError):
-    """The output folder cannot be created or written."""
+    """An output file or folder cannot be created or written."""
 
     code = "unwritable"
+
+
+# ----------------------------------------------------------------------------------------- bugs
+
+
+class InternalError(KernelsplitError):
+    """kernelsplit itself failed (a bug): reported, never disguised as a problem with the file."""
+
+    code = "internal"

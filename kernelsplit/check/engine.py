@@ -15,9 +15,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import exitcodes
 from ..config import Config
 from ..errors import KernelsplitError, NotAModelError, NotFoundError, RuleFailure
+from ..exitcodes import ExitCode
 from ..model import Artifact
 from .rules import LEVEL_RANK, RULES, Finding, RuleContext
 
@@ -56,10 +56,10 @@ class CheckReport:
     def exit_code(self) -> int:
         """2 unreadable file > 3 nothing found > 1 findings at/above --fail-on > 0."""
         if self.errors:
-            return exitcodes.ERROR
+            return ExitCode.ERROR
         if not self.artifacts:
-            return exitcodes.NO_INPUT
-        return exitcodes.FINDINGS if self.failing else exitcodes.OK
+            return ExitCode.NO_INPUT
+        return ExitCode.FINDINGS if self.failing else ExitCode.OK
 
 
 def is_artifact_dir(path: Path) -> bool:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from .. import exitcodes
-from ..cli import COMMANDS, report_error
-from ..cli_options import format_option
+from ...exitcodes import ExitCode
+from .. import COMMANDS
+from ..options import format_option
+from ..output import report_error
 
 
 @click.command(
@@ -47,19 +46,20 @@ changed, a layer disappeared or a drift exceeds --max-drift, 2 unreadable file /
 )
 def command(
     old: str, new: str, output_format: str, max_drift: float | None, config_path: str | None, output: str | None
-) -> None:
-    from ..analysis.diff import diff_artifacts
-    from ..api import try_open
-    from ..render.diff_base import reporter
-    from ._report import emit, load_config_or_exit
+) -> ExitCode:
+    from ...analysis.diff import diff_artifacts
+    from ...api import try_open
+    from ...config import load_config
+    from ...render.diff_base import reporter
+    from ..output import emit
 
-    config = load_config_or_exit(config_path)
+    config = load_config(config_path)
     artifacts = [try_open(path) for path in (old, new)]
-    failed = [a for a in artifacts if a.error is not None]
-    for artifact in failed:
-        report_error(artifact.path, artifact.error)
+    failed = [a.error for a in artifacts if a.error is not None]
+    for error in failed:
+        report_error(error)
     if failed:
-        sys.exit(exitcodes.ERROR)
+        return ExitCode.ERROR
     report = diff_artifacts(*artifacts, max_drift=max_drift if max_drift is not None else config.max_drift)
-    emit(reporter(output_format), report, output, output_format)
-    sys.exit(report.exit_code)
+    emit(reporter(output_format), report, output, markdown_summary=output_format == "markdown")
+    return ExitCode(report.exit_code)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .layouts import PARTS
+from ..layouts import PARTS
 
 F = Callable[..., Any]
 

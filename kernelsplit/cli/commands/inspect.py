@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from .. import exitcodes
-from ..cli import COMMANDS, report_error
-from ..cli_options import expand_globs, format_option, paths_argument, selection_options
-from ..errors import UsageError
+from ...errors import UsageError
+from ...exitcodes import ExitCode
+from .. import COMMANDS
+from ..options import expand_globs, format_option, paths_argument, selection_options
+from ..output import report_error
 
 COMMANDS_HELP = COMMANDS["inspect"]
 
@@ -20,20 +19,17 @@ COMMANDS_HELP = COMMANDS["inspect"]
 @format_option(("text", "json"), "text")
 def command(
     paths: tuple[str, ...], layers: tuple[str, ...], gates: tuple[str, ...], parts: tuple[str, ...], output_format: str
-) -> None:
+) -> ExitCode:
     """Show every recurrent layer's gate matrices with shapes and statistics."""
-    from ..analysis.select import Selection
-    from ..api import try_open
+    from ...analysis.select import Selection
+    from ...api import try_open
 
     selection = Selection(layers, gates, parts)
-    try:
-        selection.validate()
-    except UsageError as exc:
-        raise click.UsageError(exc.message) from None
+    selection.validate()
     if output_format == "json":
-        from ..render.inspect_json import JsonReporter as Reporter
+        from ...render.inspect_json import JsonReporter as Reporter
     else:
-        from ..render.inspect_table import TextReporter as Reporter
+        from ...render.inspect_table import TextReporter as Reporter
     reporter = Reporter()
     failed = False
     matched = 0
@@ -42,13 +38,12 @@ def command(
         artifact = try_open(path)
         if artifact.error is not None:
             failed = True
-            report_error(path, artifact.error)
+            report_error(artifact.error)
         chosen = selection.apply(artifact) if artifact.error is None else []
         matched += len(chosen)
         any_layers = any_layers or bool(artifact.layers)
         reporter.add(artifact, chosen)  # rendered now; the arrays are dropped with the artifact
     reporter.finish()
     if selection.active and matched == 0 and any_layers:
-        click.echo("kernelsplit: error: no layer, gate or part matches the filters", err=True)
-        sys.exit(exitcodes.ERROR)
-    sys.exit(exitcodes.ERROR if failed else exitcodes.OK)
+        raise UsageError("no layer, gate or part matches the filters")
+    return ExitCode.ERROR if failed else ExitCode.OK

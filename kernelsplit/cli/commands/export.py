@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from .. import exitcodes
-from ..cli import COMMANDS, report_error
-from ..cli_options import selection_options
-from ..errors import UsageError
+from ...exitcodes import ExitCode
+from .. import COMMANDS
+from ..options import selection_options
+from ..output import report_warning
 
 FORMATS = ("npy", "npz", "csv", "json", "safetensors")
 LAYOUTS = ("keras", "pytorch", "onnx")
@@ -63,21 +61,15 @@ def command(
     output: str | None,
     force: bool,
     skip_unsupported: bool,
-) -> None:
-    from ..analysis.select import Selection
-    from ..api import try_open
-    from ..errors import KernelsplitError
-    from ..export import export_artifact
+) -> ExitCode:
+    from ...analysis.select import Selection
+    from ...api import open_artifact
+    from ...errors import KernelsplitError
+    from ...export import export_artifact
 
     selection = Selection(layers, gates, parts)
-    try:
-        selection.validate()
-    except UsageError as exc:
-        raise click.UsageError(exc.message) from None
-    artifact = try_open(path)
-    if artifact.error is not None:
-        report_error(path, artifact.error)
-        sys.exit(exitcodes.ERROR)
+    selection.validate()
+    artifact = open_artifact(path)
     try:
         result = export_artifact(
             artifact,
@@ -89,16 +81,12 @@ def command(
             skip_unsupported=skip_unsupported,
         )
     except KernelsplitError as exc:
-        report_error(path, exc)
-        sys.exit(exitcodes.ERROR)
-    except Exception as exc:  # an array no writer anticipated: one line, nothing half-written kept
-        report_error(path, KernelsplitError(f"export failed ({type(exc).__name__}: {exc})"))
-        sys.exit(exitcodes.ERROR)
+        raise exc.at(path) from None
     for refusal in result.refused:
-        click.echo(f"kernelsplit: warning: {path}: skipped {refusal.layer}: {refusal.reason}", err=True)
+        report_warning(path, f"skipped {refusal.layer}: {refusal.reason}")
     n_arrays = len(result.manifest["arrays"])
     click.echo(
         f"wrote {n_arrays} array{'s' if n_arrays != 1 else ''} in {len(result.files)} "
         f"file{'s' if len(result.files) != 1 else ''} + manifest.json to {result.output}"
     )
-    sys.exit(exitcodes.OK)
+    return ExitCode.OK

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from .. import exitcodes
-from ..cli import COMMANDS, report_error
-from ..cli_options import format_option
+from ...exitcodes import ExitCode
+from .. import COMMANDS
+from ..options import format_option
+from ..output import report_error
 
 FORMATS = ("text", "json", "markdown", "sarif", "github")
 
@@ -51,16 +50,18 @@ error, 3 no model file found.""",
 )
 def command(
     paths: tuple[str, ...], config_path: str | None, output_format: str, fail_on: str | None, output: str | None
-) -> None:
-    from ..check.engine import run_check
-    from ..render.check_base import reporter
-    from ._report import emit, load_config_or_exit
+) -> ExitCode:
+    from ...check.engine import run_check
+    from ...config import load_config
+    from ...errors import KernelsplitError
+    from ...render.check_base import reporter
+    from ..output import emit
 
-    config = load_config_or_exit(config_path)
+    config = load_config(config_path)
     report = run_check(paths, config, fail_on)
     for path, error in report.errors:
-        report_error(path, error)
-    emit(reporter(output_format), report, output, output_format)
-    if report.exit_code == exitcodes.NO_INPUT:
-        click.echo("kernelsplit: error: no model file found in " + " ".join(paths), err=True)
-    sys.exit(report.exit_code)
+        report_error(error.at(path))
+    emit(reporter(output_format), report, output, markdown_summary=output_format == "markdown")
+    if report.exit_code == ExitCode.NO_INPUT:
+        report_error(KernelsplitError("no model file found in " + " ".join(paths)))
+    return ExitCode(report.exit_code)
