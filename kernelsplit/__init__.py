@@ -17,23 +17,68 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .analysis.select import Selection
     from .api import open_artifact as open
     from .api import try_open
     from .errors import KernelsplitError
-    from .layouts import LAYOUTS
-    from .model import Artifact, GateTensor, RecurrentLayer
+    from .layouts import CELL_LAYOUTS
+    from .model import (
+        Artifact,
+        CellKind,
+        CellMaths,
+        Direction,
+        Fact,
+        Failure,
+        GateTensor,
+        Origin,
+        Part,
+        RecurrentLayer,
+        TensorStats,
+    )
 
 _LAZY = {
     "open": ("api", "open_artifact"),
     "try_open": ("api", "try_open"),
     "KernelsplitError": ("errors", "KernelsplitError"),
-    "LAYOUTS": ("layouts", "LAYOUTS"),
-    "Artifact": ("model", "Artifact"),
-    "GateTensor": ("model", "GateTensor"),
-    "RecurrentLayer": ("model", "RecurrentLayer"),
+    "CELL_LAYOUTS": ("layouts", "CELL_LAYOUTS"),
+    "Selection": ("analysis.select", "Selection"),
+    **{
+        name: ("model", name)
+        for name in (
+            "Artifact",
+            "CellKind",
+            "CellMaths",
+            "Direction",
+            "Fact",
+            "Failure",
+            "GateTensor",
+            "Origin",
+            "Part",
+            "RecurrentLayer",
+            "TensorStats",
+        )
+    },
 }
 
-__all__ = ["LAYOUTS", "Artifact", "GateTensor", "KernelsplitError", "RecurrentLayer", "__version__", "open", "try_open"]
+__all__ = [
+    "CELL_LAYOUTS",
+    "Artifact",
+    "CellKind",
+    "CellMaths",
+    "Direction",
+    "Fact",
+    "Failure",
+    "GateTensor",
+    "KernelsplitError",
+    "Origin",
+    "Part",
+    "RecurrentLayer",
+    "Selection",
+    "TensorStats",
+    "__version__",
+    "open",
+    "try_open",
+]
 
 
 def __dir__() -> list[str]:

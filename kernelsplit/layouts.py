@@ -2,17 +2,20 @@
 
 Every fused Keras tensor of a recurrent cell stacks its gate blocks on the **last axis**, each block
 ``units`` wide, in the order given here (Keras 2/3, tf.keras; Keras 1 and CuDNN files are converted
-to this order by the readers). Nothing else in kernelsplit hard-codes a gate order.
+to this order by ``analysis/split.py``). Nothing else in kernelsplit hard-codes a gate order.
+The facts behind each row are in docs/formats.md.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class TargetLayout:
-    """How another framework stacks the same gates (FORMATS.md §4, checked by running them)."""
+    """How another framework stacks the same gates (docs/formats.md, "Other frameworks"; the export
+    tests prove each by running it)."""
 
     #: Keras gate letters in the target's block order.
     gate_order: tuple[str, ...]
@@ -39,7 +42,7 @@ class CellLayout:
 
 PARTS: tuple[str, ...] = ("kernel", "recurrent_kernel", "bias", "recurrent_bias")
 
-LAYOUTS: dict[str, CellLayout] = {
+CELL_LAYOUTS: dict[str, CellLayout] = {
     layout.kind: layout
     for layout in (
         CellLayout(
@@ -90,7 +93,18 @@ LAYOUTS: dict[str, CellLayout] = {
 }
 
 #: Keras class name -> cell kind, derived from the table above.
-CLASS_TO_KIND: dict[str, str] = {cls: lay.kind for lay in LAYOUTS.values() for cls in lay.classes}
+CLASS_TO_KIND: dict[str, str] = {cls: lay.kind for lay in CELL_LAYOUTS.values() for cls in lay.classes}
 
 #: Gate count -> cell kind when only shapes are known (2-D kernels; ConvLSTM has >2-D kernels).
 GATE_COUNT_TO_KIND: dict[int, str] = {4: "lstm", 3: "gru", 1: "simple_rnn"}
+
+#: Keras classes whose weights are stored in cuDNN's layout (docs/formats.md, "CuDNN layers").
+CUDNN_CLASSES = frozenset({"CuDNNLSTM", "CuDNNGRU"})
+
+#: A Keras 0.x/1.x per-gate weight name: ``lstm_1_W_i``, ``gru_2_U_z:0``... (role letter, gate letter).
+KERAS1_WEIGHT_NAME = re.compile(r"(?:^|[_/])([WUb])_([icfozrh])(?::\d+)?$")
+
+#: Keras 1 ConvLSTM2D ``dim_ordering='th'`` W/U gate arrays (filters, stack, rows, cols) -> Keras 2's
+#: (rows, cols, stack, filters). tf-keras applies the same permutation, but after concatenating the
+#: gates, which breaks on th shapes (docs/formats.md, "Keras 1.x").
+KERAS1_TH_TO_TF: tuple[int, ...] = (2, 3, 1, 0)

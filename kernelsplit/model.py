@@ -1,20 +1,165 @@
-"""The one typed model every reader produces and every renderer, exporter and rule consumes.
+"""The one typed model every reader's output becomes and every renderer, exporter and rule consumes.
 
 Artifact -> RecurrentLayer (one per cell and per Bidirectional direction) -> GateTensor (one per
 (part, gate) block). Arrays are numpy views into the stored tensor, in the stored dtype, never
-re-computed, so a block's sha256 identifies the stored bytes.
+re-computed, so a block's sha256 identifies the stored bytes. A layer also carries its maths
+(:class:`CellMaths`): what it computes, and where each fact came from.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import sys
+from dataclasses import asdict, dataclass, field
+from enum import Enum
 from functools import cached_property
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from .layouts import LAYOUTS, CellLayout
+from .errors import KernelsplitError, UnknownBlockError
+from .layouts import CELL_LAYOUTS, CellLayout
+
+if sys.version_info >= (3, 11):
+    from enum import StrEnum
+else:  # pragma: no cover - Python 3.10
+
+    class StrEnum(str, Enum):
+        """``str`` members whose ``str()`` and f-string value is the plain value (as in 3.11)."""
+
+        def __str__(self) -> str:
+            return str(self.value)
+
+        def __format__(self, spec: str) -> str:
+            return format(str(self.value), spec)
+
+
+class CellKind(StrEnum):
+    """The four gate layouts kernelsplit knows (``layouts.CELL_LAYOUTS`` holds their gate tables)."""
+
+    LSTM = "lstm"
+    GRU = "gru"
+    SIMPLE_RNN = "simple_rnn"
+    CONV_LSTM = "conv_lstm"
+
+
+class Direction(StrEnum):
+    """The slot of a Bidirectional wrapper a layer fills."""
+
+    FORWARD = "forward"
+    BACKWARD = "backward"
+
+
+class Part(StrEnum):
+    KERNEL = "kernel"
+    RECURRENT_KERNEL = "recurrent_kernel"
+    BIAS = "bias"
+    #: GRU ``reset_after`` row 1, or the recurrent-side half of a CuDNN bias.
+    RECURRENT_BIAS = "recurrent_bias"
+
+
+class Storage(StrEnum):
+    """How the file lays the gates out; everything is reported in the canonical Keras 2/3 layout."""
+
+    #: Keras 2/3, tf.keras: one fused tensor per part, gate blocks side by side on the last axis.
+    FUSED = "fused"
+    #: Keras 0.x/1.x: one (W, U, b) triple per gate, stored in ``CellLayout.keras1_storage_order``.
+    KERAS1 = "keras1"
+    #: CuDNNLSTM/CuDNNGRU: cuDNN's block layout and a bias of two halves (input side, recurrent side).
+    CUDNN = "cudnn"
+
+
+class BiasLayout(StrEnum):
+    NONE = "none"  #: ``use_bias=False``
+    SINGLE = "single"  #: (G·u,)
+    PAIR = "pair"  #: (2, G·u): GRU ``reset_after=True``, row 0 input side, row 1 recurrent side
+    HALVES = "halves"  #: (2·G·u,): CuDNN, input-side half then recurrent-side half
+    PER_GATE = "per-gate"  #: Keras 0.x/1.x: one b_g per gate
+
+
+class ArtifactFormat(StrEnum):
+    """The container a file was read as (JSON ``format``)."""
+
+    KERAS_ZIP = "keras-zip"
+    KERAS_DIR = "keras-dir"
+    KERAS3_WEIGHTS_H5 = "keras3-weights-h5"
+    KERAS3_SHARDED = "keras3-sharded-weights"
+    H5_FULL = "h5-full"
+    H5_WEIGHTS = "h5-weights"
+    H5_KERAS0 = "h5-keras0"
+    SAVEDMODEL = "savedmodel"
+    TF_CHECKPOINT = "tf-checkpoint"
+
+
+class Origin(StrEnum):
+    """Where a fact about a layer's maths came from."""
+
+    #: The file's stored config says so.
+    CONFIG = "config"
+    #: The layer class computes one fixed function whatever the config says (CuDNN kernels).
+    CLASS = "class"
+    #: Read off the stored tensors (a bias is stored, so ``use_bias`` is true).
+    STORED = "stored"
+    #: Not stored; the default of the Keras generation that wrote the file.
+    GENERATION_DEFAULT = "generation-default"
+    #: Not stored and not knowable from the file: chosen by the user.
+    ASSUMED = "assumed"
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Fact(Generic[T]):
+    """One maths setting and its origin; ``value`` None (and ``origin`` None) when unknown."""
+
+    value: T | None = None
+    origin: Origin | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.origin is not None
+
+
+UNKNOWN: Fact[Any] = Fact()
+
+
+@dataclass(frozen=True)
+class CellMaths:
+    """What the layer computes, beyond its weights: every value with where it came from."""
+
+    activation: Fact[str] = UNKNOWN
+    recurrent_activation: Fact[str] = UNKNOWN
+    use_bias: Fact[bool] = UNKNOWN
+    reset_after: Fact[bool] = UNKNOWN
+    go_backwards: Fact[bool] = UNKNOWN
+    #: The Bidirectional wrapper's ``merge_mode`` (for a direction of a Bidirectional).
+    merge_mode: Fact[str] = UNKNOWN
+
+    def as_dict(self) -> dict[str, dict[str, Any]]:
+        return {name: {"value": fact.value, "origin": fact.origin} for name, fact in vars(self).items()}
+
+
+@dataclass(frozen=True)
+class TensorStats:
+    """Statistics of one block over its finite values; NaN and Inf are counted, not propagated.
+
+    ``min`` ... ``l2`` are None when the block holds no finite value; ``zeros`` is the share of
+    exact zeros among all values.
+    """
+
+    min: float | None
+    max: float | None
+    mean: float | None
+    std: float | None
+    abs_max: float | None
+    l2: float | None
+    zeros: float
+    nan: int
+    inf: int
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return asdict(self)
 
 
 def array_sha256(array: np.ndarray) -> str:
@@ -28,7 +173,7 @@ def array_sha256(array: np.ndarray) -> str:
 class GateTensor:
     """One gate block of one part, e.g. the forget-gate slice of the input kernel."""
 
-    part: str
+    part: Part
     gate: str
     array: np.ndarray
     #: The stored tensor the block comes from, e.g. ``model_weights/lstm/lstm/lstm_cell/kernel:0``.
@@ -61,8 +206,8 @@ class GateTensor:
         return self.raw if self.raw is not None else self.array
 
     @cached_property
-    def stats(self) -> dict[str, float | int]:
-        from .stats import tensor_stats
+    def stats(self) -> TensorStats:
+        from .analysis.stats import tensor_stats
 
         return tensor_stats(self.array)
 
@@ -79,46 +224,49 @@ class Mismatch:
 
 @dataclass
 class RecurrentLayer:
-    """One recurrent cell's weights, split into gate blocks."""
+    """One recurrent cell's weights, split into gate blocks, and what the cell computes."""
 
     name: str
     class_name: str
-    cell: str
+    cell: CellKind
     units: int
-    direction: str | None
+    direction: Direction | None
     tensors: list[GateTensor]
     #: True when the cell kind or units came from shapes, not from a stored config.
     inferred: bool = False
     #: Hyper-parameters that change the maths (activation, reset_after, go_backwards, ...), as stored.
     config: dict[str, Any] = field(default_factory=dict)
-    #: How the stored tensors were turned into the canonical layout (``keras1-per-gate``, ``cudnn``...).
-    conversion: str | None = None
+    #: How the stored tensors were turned into the canonical layout (``keras1``, ``cudnn``); None if fused.
+    conversion: Storage | None = None
     notes: list[str] = field(default_factory=list)
     input_dim: int | None = None
     #: Where the config contradicts the shapes (also listed in ``notes``).
     mismatches: list[Mismatch] = field(default_factory=list)
+    #: What the cell computes and where each fact came from.
+    maths: CellMaths = field(default_factory=CellMaths)
 
     @property
     def layout(self) -> CellLayout:
-        return LAYOUTS[self.cell]
+        return CELL_LAYOUTS[self.cell]
 
     @property
     def gates(self) -> tuple[str, ...]:
         return self.layout.gates
 
     @property
-    def parts(self) -> list[str]:
-        seen: list[str] = []
+    def parts(self) -> list[Part]:
+        seen: list[Part] = []
         for tensor in self.tensors:
             if tensor.part not in seen:
                 seen.append(tensor.part)
         return seen
 
     def tensor(self, part: str, gate: str) -> GateTensor:
+        """The (part, gate) block; :class:`~kernelsplit.errors.UnknownBlockError` (a KeyError) if absent."""
         for candidate in self.tensors:
             if candidate.part == part and candidate.gate == gate:
                 return candidate
-        raise KeyError(f"{self.name} has no {part}[{gate}]")
+        raise UnknownBlockError(f"{self.name} has no {part}[{gate}]")
 
     def gate_arrays(self, part: str) -> dict[str, np.ndarray]:
         return {t.gate: t.array for t in self.tensors if t.part == part}
@@ -140,7 +288,7 @@ class Artifact:
     """One model file (or SavedModel folder) and the recurrent layers found in it."""
 
     path: str
-    format: str
+    format: ArtifactFormat
     keras_version: str | None = None
     backend: str | None = None
     layers: list[RecurrentLayer] = field(default_factory=list)
@@ -149,4 +297,20 @@ class Artifact:
     notes: list[str] = field(default_factory=list)
     #: Number of layers in the stored architecture (None when the file has no config).
     total_layers: int | None = None
-    error: Exception | None = None
+
+    @property
+    def error(self) -> None:
+        """Always None: a read that failed gives a :class:`Failure` instead (see ``try_open``)."""
+        return None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file that could not be read: ``kernelsplit.try_open`` returns this instead of raising."""
+
+    path: str
+    error: KernelsplitError
+
+
+#: What ``try_open`` gives for one path.
+Outcome = Artifact | Failure

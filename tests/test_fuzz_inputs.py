@@ -99,7 +99,7 @@ def _problems(path: Path, label: str) -> list[str]:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             return [f"{label}: try_open raised {type(exc).__name__}: {exc}"]
-        if not isinstance(artifact, kernelsplit.Artifact):
+        if not isinstance(artifact, (kernelsplit.Artifact, kernelsplit.Failure)):
             problems.append(f"{label}: try_open returned {type(artifact).__name__}")
         elif artifact.error is not None and not isinstance(artifact.error, KernelsplitError):
             problems.append(f"{label}: error is {type(artifact.error).__name__}, not KernelsplitError")

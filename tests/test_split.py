@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import kernelsplit
-from kernelsplit.analysis.split import build_layer
-from kernelsplit.layouts import LAYOUTS
-from kernelsplit.readers.base import CellRecord, StoredTensor
+from kernelsplit.analysis.classify import classify
+from kernelsplit.analysis.split import split
+from kernelsplit.layouts import CELL_LAYOUTS
+from kernelsplit.model import ArtifactFormat
+from kernelsplit.readers.base import LayerDescription, StoredTensor, WeightGroup
 
 KINDS = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
 
@@ -41,14 +43,13 @@ def cells(draw: st.DrawFn) -> tuple[str, list[np.ndarray]]:
 @given(cells())
 def test_concatenated_gates_equal_stored_tensors(cell: tuple[str, list[np.ndarray]]) -> None:
     class_name, arrays_ = cell
-    record = CellRecord(
+    group = WeightGroup(
         name="x",
-        class_name=class_name,
-        kind=None,
-        weights=[StoredTensor(a, f"t{k}", str(a.dtype)) for k, a in enumerate(arrays_)],
+        tensors=[StoredTensor(a, f"t{k}", str(a.dtype)) for k, a in enumerate(arrays_)],
+        description=LayerDescription(class_name, class_name, {}),
     )
-    layer = build_layer(record)
-    assert layer.gates == LAYOUTS[layer.cell].gates
+    (layer,) = [split(spec) for spec in classify(group, ArtifactFormat.H5_FULL)]
+    assert layer.gates == CELL_LAYOUTS[layer.cell].gates
     assert np.array_equal(layer.fused("kernel"), arrays_[0])
     assert np.array_equal(layer.fused("recurrent_kernel"), arrays_[1])
     if len(arrays_) == 3:

@@ -23,15 +23,15 @@ from kernelsplit.errors import (
     NotFoundError,
     UnsupportedError,
 )
-from kernelsplit.readers import protowire as pw
-from kernelsplit.readers import tf_objects
-from kernelsplit.readers.savedmodel import (
+from kernelsplit.readers.tf import metadata, object_graph
+from kernelsplit.readers.tf import protowire as pw
+from kernelsplit.readers.tf.contents import read_checkpoint, read_savedmodel
+from kernelsplit.readers.tf.crc32c import crc32c, mask_crc, unmask_crc
+from kernelsplit.readers.tf.prefix import (
     is_checkpoint_prefix,
     is_savedmodel_dir,
-    read_checkpoint,
-    read_savedmodel,
 )
-from kernelsplit.readers.tensorbundle import TensorBundle, crc32c, mask_crc, unmask_crc
+from kernelsplit.readers.tf.tensorbundle import TensorBundle
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures" / "savedmodel"
@@ -96,7 +96,7 @@ def test_object_graph_equals_tensorflow(prefix: Path | None) -> None:
     raw = tf.train.load_checkpoint(str(prefix)).get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH")
     proto = trackable_object_graph_pb2.TrackableObjectGraph()
     proto.ParseFromString(raw)
-    nodes = tf_objects.parse_object_graph(TensorBundle.open(prefix).read_strings("_CHECKPOINTABLE_OBJECT_GRAPH")[0])
+    nodes = object_graph.parse_object_graph(TensorBundle.open(prefix).read_strings("_CHECKPOINTABLE_OBJECT_GRAPH")[0])
     assert len(nodes) == len(proto.nodes)
     for mine, theirs in zip(nodes, proto.nodes, strict=True):
         assert mine.children == [(c.node_id, c.local_name) for c in theirs.children]
@@ -117,7 +117,7 @@ def test_saved_model_proto_equals_tensorflow(name: str) -> None:
     data = (folder / "saved_model.pb").read_bytes()
     proto = saved_model_pb2.SavedModel()
     proto.ParseFromString(data)
-    mine = tf_objects.parse_saved_model(data)
+    mine = metadata.parse_saved_model(data)
     meta = proto.meta_graphs[0]
     assert mine.tensorflow_version == meta.meta_info_def.tensorflow_version
     assert mine.tags == list(meta.meta_info_def.tags)
@@ -138,7 +138,7 @@ def test_keras_metadata_equals_tf_keras_proto(name: str) -> None:
     data = (FIXTURES / name / "keras_metadata.pb").read_bytes()
     proto = saved_metadata_pb2.SavedMetadata()
     proto.ParseFromString(data)
-    mine = tf_objects.parse_keras_metadata(data)
+    mine = metadata.parse_keras_metadata(data)
     assert [(n.node_id, n.node_path, n.identifier, n.metadata) for n in mine] == [
         (n.node_id, n.node_path, n.identifier, json.loads(n.metadata)) for n in proto.nodes
     ]
@@ -224,7 +224,7 @@ def test_v1_checkpoint_refused() -> None:
 def test_no_tensorflow_import() -> None:
     code = (
         "import sys\n"
-        "from kernelsplit.readers.savedmodel import read_savedmodel, read_checkpoint\n"
+        "from kernelsplit.readers.tf.contents import read_savedmodel, read_checkpoint\n"
         f"c = read_savedmodel({str(FIXTURES / 'tfk_savedmodel')!r})\n"
         "[c.read(v) for v in c.variables]\n"
         f"c = read_checkpoint({str(FIXTURES / 'tfk_ckpt')!r})\n"
@@ -469,7 +469,7 @@ def test_random_corruption_never_leaks_other_exceptions(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "parser", [tf_objects.parse_object_graph, tf_objects.parse_keras_metadata, tf_objects.parse_saved_model]
+    "parser", [object_graph.parse_object_graph, metadata.parse_keras_metadata, metadata.parse_saved_model]
 )
 def test_protowire_garbage_raises_corrupt(parser: object) -> None:
     rng = random.Random(7)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from ..errors import UsageError
-from ..layouts import LAYOUTS, PARTS
+from ..layouts import CELL_LAYOUTS, PARTS
 from ..model import Artifact, GateTensor, RecurrentLayer
 
 
@@ -23,7 +23,7 @@ class Selection:
 
     def validate(self) -> None:
         """Reject gate and part names that no cell kind has (a typo, not an empty match)."""
-        known_gates = sorted({g for lay in LAYOUTS.values() for g in lay.gates})
+        known_gates = sorted({g for lay in CELL_LAYOUTS.values() for g in lay.gates})
         for gate in self.gates:
             if gate not in known_gates:
                 raise UsageError(f"unknown gate {gate!r}; gates are " + _gate_listing())
@@ -60,11 +60,11 @@ class Selection:
             return
         if not any(g in layer.gates for layer in layers for g in self.gates):
             kinds = sorted({layer.cell for layer in layers})
-            valid = "; ".join(f"{k}: {' '.join(LAYOUTS[k].gates)}" for k in kinds)
+            valid = "; ".join(f"{k}: {' '.join(CELL_LAYOUTS[k].gates)}" for k in kinds)
             raise UsageError(f"gate {', '.join(self.gates)} does not exist in the selected layers ({valid})")
 
 
 def _gate_listing() -> str:
     return "; ".join(
-        f"{kind}: " + " ".join(f"{g} ({lay.gate_names[g]})" for g in lay.gates) for kind, lay in LAYOUTS.items()
+        f"{kind}: " + " ".join(f"{g} ({lay.gate_names[g]})" for g in lay.gates) for kind, lay in CELL_LAYOUTS.items()
     )

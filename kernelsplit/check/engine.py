@@ -18,7 +18,8 @@ from pathlib import Path
 from ..config import Config
 from ..errors import KernelsplitError, NotAModelError, NotFoundError, RuleFailure
 from ..exitcodes import ExitCode
-from ..model import Artifact
+from ..model import Artifact, Failure
+from ..readers import is_artifact_dir, looks_like_model_file
 from .rules import LEVEL_RANK, RULES, Finding, RuleContext
 
 _GLOB_CHARS = set("*?[")
@@ -62,23 +63,6 @@ class CheckReport:
         return ExitCode.FINDINGS if self.failing else ExitCode.OK
 
 
-def is_artifact_dir(path: Path) -> bool:
-    from ..api import dir_kind
-
-    return dir_kind(path) is not None
-
-
-def _looks_like_model(path: Path) -> bool:
-    """Cheap content sniff for walks: HDF5 (with user block) or zip magic, or a sharded index."""
-    from ..api import sniff
-
-    try:
-        kind = sniff(path)
-    except (OSError, KernelsplitError):
-        return False
-    return kind in ("hdf5", "zip") or (kind == "json" and path.name.endswith(".weights.json"))
-
-
 def _walk(root: Path) -> list[Candidate]:
     if is_artifact_dir(root):
         return [Candidate(str(root), explicit=False)]
@@ -94,7 +78,7 @@ def _walk(root: Path) -> list[Candidate]:
             else:
                 keep.append(name)
         dirs[:] = keep
-        found += [Candidate(str(here / n), explicit=False) for n in sorted(files) if _looks_like_model(here / n)]
+        found += [Candidate(str(here / n), explicit=False) for n in sorted(files) if looks_like_model_file(here / n)]
     return found
 
 
@@ -112,7 +96,7 @@ def discover(paths: tuple[str, ...] | list[str]) -> tuple[list[Candidate], list[
                 hit = Path(match)
                 if hit.is_dir():
                     candidates += _walk(hit)
-                elif _looks_like_model(hit):
+                elif looks_like_model_file(hit):
                     candidates.append(Candidate(match, explicit=False))
         else:
             errors.append((raw, NotFoundError("no such file or directory")))
@@ -169,7 +153,7 @@ def run_check(paths: tuple[str, ...] | list[str], config: Config, fail_on: str |
     candidates, report.errors = discover(paths)
     for candidate in candidates:
         artifact = try_open(candidate.path)
-        if artifact.error is not None:
+        if isinstance(artifact, Failure):
             if not candidate.explicit and isinstance(artifact.error, NotAModelError):
                 continue
             report.errors.append((candidate.path, artifact.error))

@@ -151,17 +151,17 @@ class NonFinite(Rule):
         for layer in artifact.layers:
             for tensor in layer.tensors:
                 stats = tensor.stats
-                if not stats["nan"] and not stats["inf"]:
+                if not stats.nan and not stats.inf:
                     continue
                 values = _finite(tensor.array)
                 pos, neg = int(np.isposinf(values).sum()), int(np.isneginf(values).sum())
-                counts = [f"{n} {label}" for n, label in ((stats["nan"], "NaN"), (pos, "+Inf"), (neg, "-Inf")) if n]
+                counts = [f"{n} {label}" for n, label in ((stats.nan, "NaN"), (pos, "+Inf"), (neg, "-Inf")) if n]
                 yield Hit(
                     f"{', '.join(counts)} of {values.size} values",
                     layer.name,
                     tensor.part,
                     tensor.gate,
-                    value=float(stats["nan"] + stats["inf"]),
+                    value=float(stats.nan + stats.inf),
                 )
 
 
@@ -181,7 +181,7 @@ class Float16Overflow(Rule):
     def check(self, artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
         for layer in artifact.layers:
             for tensor in layer.tensors:
-                abs_max = tensor.stats["abs_max"]
+                abs_max = tensor.stats.abs_max
                 if abs_max is None or abs_max <= FLOAT16_MAX:
                     continue
                 values = np.abs(_finite(tensor.array))
@@ -215,7 +215,7 @@ class AbsMax(Rule):
         limit = ctx.threshold(self, "abs-max")
         for layer in artifact.layers:
             for tensor in layer.tensors:
-                abs_max = tensor.stats["abs_max"]
+                abs_max = tensor.stats.abs_max
                 if abs_max is not None and abs_max > limit:
                     yield Hit(
                         f"max |w| {abs_max:.6g} > {limit:g}",
@@ -339,8 +339,8 @@ def kernel_within_glorot(layer: RecurrentLayer) -> bool:
     limit = math.sqrt(6.0 / (receptive * (shape[-2] + width)))
     slack = 1 + 2 * _EPS.get(blocks[0].dtype, float(np.finfo(np.float32).eps))
     for tensor in blocks:
-        abs_max = tensor.stats["abs_max"]
-        if tensor.stats["nan"] or tensor.stats["inf"] or abs_max is None or abs_max > limit * slack:
+        abs_max = tensor.stats.abs_max
+        if tensor.stats.nan or tensor.stats.inf or abs_max is None or abs_max > limit * slack:
             return False
     return True
 
@@ -439,7 +439,7 @@ class SpectralNorm(Rule):
             for tensor in _blocks(layer, "recurrent_kernel"):
                 if len(tensor.shape) != 2 or tensor.shape[0] != tensor.shape[1]:
                     continue
-                if tensor.stats["nan"] or tensor.stats["inf"]:
+                if tensor.stats.nan or tensor.stats.inf:
                     continue  # KS101 already reports it
                 norm = float(np.linalg.norm(_finite(tensor.array), ord=2))
                 if norm > limit:
@@ -476,7 +476,7 @@ class ForgetBias(Rule):
             if layer.cell not in ("lstm", "conv_lstm"):
                 continue
             parts = [t for t in layer.tensors if t.gate == "f" and t.part in ("bias", "recurrent_bias")]
-            if not parts or any(t.stats["nan"] or t.stats["inf"] for t in parts):
+            if not parts or any(t.stats.nan or t.stats.inf for t in parts):
                 continue
             effective = sum(_finite(t.array) for t in parts)
             mean = float(np.mean(effective))

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..layouts import LAYOUTS
+from ..layouts import CELL_LAYOUTS
 from ..model import RecurrentLayer
 from .base import ExportedArray, ExportGroup
 from .framework import (
@@ -46,7 +46,7 @@ class OnnxLayout(FrameworkLayout):
 
     def build(self, unit: Unit) -> ExportGroup:
         first = unit.first
-        order = LAYOUTS[first.cell].targets[self.name].gate_order
+        order = CELL_LAYOUTS[first.cell].targets[self.name].gate_order
         dtype = layer_dtype(first)
         if unit.bidirectional:
             direction = "bidirectional"
@@ -79,7 +79,7 @@ class OnnxLayout(FrameworkLayout):
                 "ONNX direction=reverse returns Y in input time order"
             )
         target = {
-            "op_type": LAYOUTS[first.cell].targets[self.name].op,
+            "op_type": CELL_LAYOUTS[first.cell].targets[self.name].op,
             "attributes": attributes,
             "inputs": [a.name for a in arrays],
             "input_size": first.tensor("kernel", first.gates[0]).shape[0],

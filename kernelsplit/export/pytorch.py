@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..layouts import LAYOUTS
+from ..layouts import CELL_LAYOUTS
 from ..model import RecurrentLayer
 from .base import ExportedArray, ExportGroup
 from .framework import (
@@ -49,7 +49,7 @@ class PyTorchLayout(FrameworkLayout):
 
     def build(self, unit: Unit) -> ExportGroup:
         first = unit.first
-        order = LAYOUTS[first.cell].targets[self.name].gate_order
+        order = CELL_LAYOUTS[first.cell].targets[self.name].gate_order
         arrays: list[ExportedArray] = []
         for layer, suffix in zip(unit.layers, ("", "_reverse"), strict=False):
             dtype = layer_dtype(layer)
@@ -116,7 +116,7 @@ class PyTorchLayout(FrameworkLayout):
                 "reversed in time (torch.flip(x, [1])); outputs then come in Keras's processing order"
             )
         target = {
-            "module": LAYOUTS[first.cell].targets[self.name].op,
+            "module": CELL_LAYOUTS[first.cell].targets[self.name].op,
             "kwargs": kwargs,
             "gate_order": {"keras": list(order), "pytorch": _torch_letters(first.cell)},
         }

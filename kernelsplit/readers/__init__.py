@@ -1,1 +1,100 @@
-"""Readers: one per file format, each turning a file into CellRecords (see base.py)."""
+"""Readers: one per file format, behind one interface, in one ordered registry.
+
+``read(path)`` probes the path once (first bytes, folder entries, HDF5 root), hands the probe to
+the first reader whose ``matches`` accepts it, and returns its :class:`ReadResult`. This is the
+reader boundary: anything a hostile file makes a parser raise becomes a ``corrupt`` error here
+(``KERNELSPLIT_DEBUG`` lets it through). Adding a format is adding one module and one line below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import CorruptFileError, KernelsplitError, NotAModelError, NotFoundError
+from .base import ContainerKind, Probe, Reader, ReadResult, debugging, read_budget, short_reason
+from .keras.keras0 import Keras0Reader
+from .keras.legacy_h5 import LegacyModelReader, LegacyWeightsReader
+from .keras.sharded import ShardedReader
+from .keras.v3 import KerasDirReader, KerasZipReader, V3WeightsReader
+from .tf.checkpoint import CheckpointReader
+from .tf.savedmodel import SavedModelReader
+
+#: Tried in this order; the first that matches reads the file.
+READERS: tuple[Reader, ...] = (
+    KerasZipReader(),
+    KerasDirReader(),
+    SavedModelReader(),
+    CheckpointReader(),
+    LegacyModelReader(),
+    LegacyWeightsReader(),
+    Keras0Reader(),
+    V3WeightsReader(),
+    ShardedReader(),
+)
+
+_NO_READER = {
+    ContainerKind.HDF5: "HDF5 file, but not a Keras model or weights file",
+    ContainerKind.DIRECTORY: "a directory that is neither a SavedModel nor an unzipped .keras model",
+}
+
+
+def find_reader(probe: Probe) -> Reader:
+    for reader in READERS:
+        if reader.matches(probe):
+            return reader
+    if probe.kind == ContainerKind.MISSING:
+        raise NotFoundError("no such file or directory")
+    raise NotAModelError(_NO_READER.get(probe.kind, "not a Keras model: neither HDF5, a .keras zip, nor a SavedModel"))
+
+
+def read(path: str | os.PathLike[str]) -> ReadResult:
+    """Run the reader that fits the content of ``path`` (stored tensors and facts, undecided)."""
+    probe = Probe.of(Path(path))
+    try:
+        reader = find_reader(probe)
+        with read_budget(lambda: reader.disk_bytes(probe)):
+            return reader.read(probe)
+    except KernelsplitError:
+        raise
+    except RecursionError:
+        if debugging():
+            raise
+        raise CorruptFileError("unreadable (structure nested too deeply or cyclic)") from None
+    except Exception as exc:  # h5py, zipfile and numpy raise a zoo of exceptions on hostile bytes
+        if debugging():
+            raise
+        raise CorruptFileError(f"unreadable ({type(exc).__name__}: {short_reason(exc)})") from None
+    finally:
+        probe.close()
+
+
+def is_artifact_dir(path: Path) -> bool:
+    """A folder that is one artifact (SavedModel, unzipped ``.keras``, TF checkpoint), not a tree."""
+    if not path.is_dir():
+        return False
+    probe = Probe(path, ContainerKind.DIRECTORY)
+    return any(reader.matches(probe) for reader in READERS)
+
+
+def looks_like_model_file(path: Path) -> bool:
+    """Cheap content test for folder walks: HDF5 (with user block) or zip magic, or a sharded index."""
+    try:
+        probe = Probe.of(path)
+    except (OSError, KernelsplitError):
+        return False
+    return probe.kind in (ContainerKind.HDF5, ContainerKind.ZIP) or (
+        probe.kind == ContainerKind.JSON and path.name.endswith(".weights.json")
+    )
+
+
+__all__ = [
+    "READERS",
+    "Probe",
+    "ReadResult",
+    "Reader",
+    "find_reader",
+    "is_artifact_dir",
+    "looks_like_model_file",
+    "read",
+]

@@ -1,11 +1,30 @@
-"""What every reader hands to the analysis layer: cells with their stored tensors, unsplit."""
+"""What every reader shares: the probe it matches on, the interface, and what it returns.
+
+A reader states *what is stored*, never what it means: it hands over :class:`WeightGroup` s (the
+tensors of one configured cell, or of one weight owner the file does not describe) with the facts
+the file states about them. Deciding the cell kind, units, storage and maths is the one
+classification step in ``analysis/classify.py``. See docs/architecture.md.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
+from ..errors import CorruptFileError, NotAModelError, NotFoundError, UnsafeFileError
+
+if TYPE_CHECKING:
+    import h5py
+
+    from ..model import ArtifactFormat
 
 
 @dataclass
@@ -25,23 +44,40 @@ class StoredTensor:
     def shape(self) -> tuple[int, ...]:
         return tuple(int(n) for n in self.array.shape)
 
+    @property
+    def ndim(self) -> int:
+        return int(self.array.ndim)
+
+
+@dataclass(frozen=True)
+class LayerDescription:
+    """What a stored config says about one recurrent cell."""
+
+    #: The class as reported: ``LSTM``, ``CuDNNGRU``, ``RNN(LSTMCell)`` for a cell inside ``RNN``.
+    class_name: str
+    #: The class whose weights these are: ``LSTMCell`` for ``RNN(LSTMCell)``, else ``class_name``.
+    cell_class: str
+    #: The config keys that change the maths (units, activations, reset_after, go_backwards, ...).
+    hyper: dict[str, Any]
+
 
 @dataclass
-class CellRecord:
-    """One recurrent cell found by a reader, before conversion and splitting."""
+class WeightGroup:
+    """Tensors a reader found together, in stored order, with what the file says about them.
+
+    With a ``description`` the group is exactly one cell. Without one (weights-only files, or a
+    config that does not account for the stored tensors) it is one weight owner's tensors, and the
+    classification step finds the cells in it by their shapes.
+    """
 
     name: str
-    class_name: str
-    #: Cell kind (``lstm``...) when the config says so; ``None`` asks the analysis to infer it.
-    kind: str | None
-    weights: list[StoredTensor]
-    #: Hyper-parameters from the config (units, activation, reset_after, go_backwards, ...).
-    config: dict[str, Any] = field(default_factory=dict)
+    tensors: list[StoredTensor]
+    description: LayerDescription | None = None
     direction: str | None = None
-    #: True when the cell was not described by a stored config.
-    inferred: bool = False
-    #: ``fused`` (Keras 2/3), ``keras1`` (per-gate arrays) or ``cudnn``; ``None`` = decide by shapes.
-    storage: str | None = None
+    #: A class guessed from where the tensors are stored (a v3 store path ``layers/gru_1``).
+    class_hint: str | None = None
+    #: Where that hint came from, for the note that says so.
+    hint_source: str | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -49,10 +85,191 @@ class CellRecord:
 class ReadResult:
     """A reader's whole answer for one file."""
 
-    format: str
-    cells: list[CellRecord]
+    format: ArtifactFormat
+    groups: list[WeightGroup]
     keras_version: str | None = None
     backend: str | None = None
     executable_layers: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     total_layers: int | None = None
+
+
+# ----------------------------------------------------------------------------------------- probe
+
+
+class ContainerKind(str, Enum):
+    HDF5 = "hdf5"
+    ZIP = "zip"
+    JSON = "json"
+    DIRECTORY = "directory"
+    #: Nothing at the path (a TF checkpoint prefix such as ``ckpt/ckpt`` names no file itself).
+    MISSING = "missing"
+    OTHER = "other"
+
+
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def sniff(path: Path) -> ContainerKind:
+    """What a regular file is, from its first bytes (and HDF5's possible user-block offsets).
+
+    Only regular files are opened: a FIFO or device would block or never end.
+    """
+    if not path.is_file():
+        raise NotAModelError("not a regular file (a FIFO, socket or device is never opened)")
+    with path.open("rb") as handle:
+        head = handle.read(8)
+        if not head:
+            raise NotAModelError("empty file")
+        if head == _HDF5_MAGIC:
+            return ContainerKind.HDF5
+        if head[:4] in _ZIP_MAGIC:
+            return ContainerKind.ZIP
+        # HDF5 allows a user block of 512 * 2^k bytes before the superblock.
+        offset = 512
+        size = path.stat().st_size
+        while offset + 8 <= size and offset <= 1 << 20:
+            handle.seek(offset)
+            if handle.read(8) == _HDF5_MAGIC:
+                return ContainerKind.HDF5
+            offset *= 2
+        if head.lstrip()[:1] == b"{":
+            return ContainerKind.JSON
+    return ContainerKind.OTHER
+
+
+@dataclass
+class Probe:
+    """What a path is, worked out once and shared by every reader's ``matches``.
+
+    For HDF5 files the file is opened once, here, and the matching reader reads from the same
+    handle (:meth:`hdf5`); :meth:`close` releases it.
+    """
+
+    path: Path
+    kind: ContainerKind
+    _hdf5: h5py.File | None = field(default=None, repr=False)
+    _root: tuple[frozenset[str], frozenset[str]] | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, path: Path) -> Probe:
+        if not path.exists():
+            return cls(path, ContainerKind.MISSING)
+        if path.is_dir():
+            return cls(path, ContainerKind.DIRECTORY)
+        try:
+            kind = sniff(path)
+        except OSError as exc:
+            raise NotFoundError(f"cannot read: {exc.strerror or exc}") from None
+        return cls(path, kind)
+
+    def has_file(self, name: str) -> bool:
+        """For a folder: does it hold a regular file ``name``?"""
+        return self.kind == ContainerKind.DIRECTORY and (self.path / name).is_file()
+
+    def hdf5(self) -> h5py.File:
+        """The HDF5 file, opened read-only once (refusing links and virtual data: h5safe)."""
+        if self._hdf5 is None:
+            from .keras.h5safe import open_file
+
+            self._hdf5 = open_file(self.path)
+        return self._hdf5
+
+    def hdf5_root(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(root attribute names, top-level member names) of an HDF5 file."""
+        if self._root is None:
+            h5 = self.hdf5()
+            try:
+                self._root = (frozenset(h5.attrs.keys()), frozenset(h5.keys()))
+            except (OSError, RuntimeError, ValueError) as exc:
+                raise CorruptFileError(f"truncated or corrupt HDF5 file ({short_reason(exc)})") from None
+        return self._root
+
+    def close(self) -> None:
+        if self._hdf5 is not None:
+            self._hdf5.close()
+            self._hdf5 = None
+
+
+def short_reason(exc: BaseException) -> str:
+    """The first line of an exception's text, at most 200 characters."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+# ----------------------------------------------------------------------------------------- reader
+
+
+class Reader:
+    """One file format. Readers live in an ordered registry (``kernelsplit.readers.READERS``);
+    the first whose :meth:`matches` accepts the probe reads the file."""
+
+    #: The format name reported for what this reader reads.
+    name: ClassVar[str]
+
+    def matches(self, probe: Probe) -> bool:
+        raise NotImplementedError
+
+    def read(self, probe: Probe) -> ReadResult:
+        raise NotImplementedError
+
+    def disk_bytes(self, probe: Probe) -> int:
+        """What the artifact occupies on disk (sizes the shape-bomb budget): the file, or the folder."""
+        target = probe.path
+        if target.is_file():
+            return target.stat().st_size
+        folder = target if target.is_dir() else target.parent
+        return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+# ------------------------------------------------------------------------------------ read budget
+
+#: Shape-bomb guard: all datasets read for one artifact may declare at most this multiple of the
+#: artifact's size on disk (the .keras zip, all shards, the folder), plus a slack for tiny files.
+#: Keras writes weights uncompressed (ratio 1), so only a crafted file (unallocated or gzip'ed-zero
+#: datasets) comes near it.
+_BUDGET_RATIO = 16
+_BUDGET_SLACK = 64 << 20
+
+
+@dataclass
+class ReadBudget:
+    #: The artifact's bytes on disk, measured only once a dataset is actually read.
+    disk_bytes: Callable[[], int]
+    limit: int | None = None
+    spent: int = 0
+
+    def charge(self, declared: int, where: str) -> None:
+        if self.limit is None:
+            self.limit = _BUDGET_RATIO * self.disk_bytes() + _BUDGET_SLACK
+        self.spent += declared
+        if self.spent > self.limit:
+            raise UnsafeFileError(
+                f"dataset {where} brings the declared weights to {self.spent} bytes, "
+                f"past {self.limit} for this artifact's size (refused as a shape bomb)"
+            )
+
+
+_budget: ContextVar[ReadBudget | None] = ContextVar("kernelsplit_read_budget", default=None)
+
+
+@contextmanager
+def read_budget(disk_bytes: Callable[[], int]) -> Iterator[None]:
+    """Every dataset read inside shares one budget sized from the artifact's bytes on disk."""
+    token = _budget.set(ReadBudget(disk_bytes))
+    try:
+        yield
+    finally:
+        _budget.reset(token)
+
+
+def charge(declared: int, where: str, file_size: Callable[[], int]) -> None:
+    """Charge a dataset's declared bytes to the artifact's budget (or, outside one, to its file)."""
+    budget = _budget.get() or ReadBudget(file_size)
+    budget.charge(declared, where)
+
+
+def debugging() -> bool:
+    """``KERNELSPLIT_DEBUG`` set: let unexpected exceptions through with their traceback."""
+    return bool(os.environ.get("KERNELSPLIT_DEBUG"))

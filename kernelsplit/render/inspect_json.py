@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from .._version import __version__
 from ..errors import KernelsplitError
-from ..model import Artifact, GateTensor, RecurrentLayer
+from ..model import Artifact, Failure, GateTensor, RecurrentLayer
 from .jsonutil import jsonable
 
 SCHEMA = "kernelsplit.inspect/1"
@@ -34,7 +34,7 @@ def tensor_dict(tensor: GateTensor) -> dict[str, Any]:
         "source": tensor.source,
         "stored_path": tensor.stored_path,
         "selection": tensor.selection,
-        "stats": tensor.stats,
+        "stats": tensor.stats.as_dict(),
     }
 
 
@@ -56,7 +56,20 @@ def layer_dict(layer: RecurrentLayer, tensors: list[GateTensor]) -> dict[str, An
     }
 
 
-def artifact_dict(artifact: Artifact, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> dict[str, Any]:
+def artifact_dict(
+    artifact: Artifact | Failure, selected: list[tuple[RecurrentLayer, list[GateTensor]]]
+) -> dict[str, Any]:
+    if isinstance(artifact, Failure):
+        return {
+            "path": artifact.path,
+            "format": "unknown",
+            "keras_version": None,
+            "backend": None,
+            "executable_layers": [],
+            "notes": [],
+            "layers": [],
+            "error": error_object(artifact.error),
+        }
     return {
         "path": artifact.path,
         "format": artifact.format,
@@ -65,7 +78,7 @@ def artifact_dict(artifact: Artifact, selected: list[tuple[RecurrentLayer, list[
         "executable_layers": list(artifact.executable_layers),
         "notes": list(artifact.notes),
         "layers": [layer_dict(layer, tensors) for layer, tensors in selected],
-        "error": error_object(artifact.error),
+        "error": None,
     }
 
 
@@ -76,7 +89,7 @@ class JsonReporter:
         self.file = file
         self.artifacts: list[dict[str, Any]] = []
 
-    def add(self, artifact: Artifact, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> None:
+    def add(self, artifact: Artifact | Failure, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> None:
         self.artifacts.append(artifact_dict(artifact, selected))
 
     def finish(self) -> None:

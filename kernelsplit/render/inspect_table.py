@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import IO, Any
 
-from ..layouts import LAYOUTS
-from ..model import Artifact, GateTensor, RecurrentLayer
+from ..layouts import CELL_LAYOUTS
+from ..model import Artifact, Failure, GateTensor, RecurrentLayer
 
 
 def _num(value: float | int | None) -> str:
@@ -34,11 +34,11 @@ class TextReporter:
 
         self.console = make_console(file)
 
-    def add(self, artifact: Artifact, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> None:
+    def add(self, artifact: Artifact | Failure, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> None:
         from rich.table import Table
         from rich.text import Text
 
-        if artifact.error is not None:
+        if isinstance(artifact, Failure):
             return  # already reported on stderr
         console = self.console
         version = f", Keras {artifact.keras_version}" if artifact.keras_version else ""
@@ -71,7 +71,7 @@ class TextReporter:
 
 
 def _table(layer: RecurrentLayer, tensors: list[GateTensor], table_cls: Any) -> Any:
-    layout = LAYOUTS[layer.cell]
+    layout = CELL_LAYOUTS[layer.cell]
     direction = f"  direction={layer.direction}" if layer.direction else ""
     inferred = "  [inferred from shapes]" if layer.inferred else ""
     conversion = f"  converted from {layer.conversion}" if layer.conversion else ""
@@ -112,21 +112,21 @@ def _table(layer: RecurrentLayer, tensors: list[GateTensor], table_cls: Any) -> 
 
 def _row(tensor: GateTensor, gate_name: str) -> tuple[list[str], bool]:
     stats = tensor.stats
-    zeros = stats["zeros"]
+    zeros = stats.zeros
     cells = [
         tensor.part,
         f"{tensor.gate} ({gate_name})",
         tensor.selection or "(whole)",
         "×".join(str(n) for n in tensor.shape),
         tensor.dtype,
-        _num(stats["min"]),
-        _num(stats["max"]),
-        _num(stats["mean"]),
-        _num(stats["std"]),
-        _num(stats["abs_max"]),
-        _num(stats["l2"]),
+        _num(stats.min),
+        _num(stats.max),
+        _num(stats.mean),
+        _num(stats.std),
+        _num(stats.abs_max),
+        _num(stats.l2),
         f"{zeros:.1%}" if zeros else "0",
-        _num(stats["nan"]),
-        _num(stats["inf"]),
+        _num(stats.nan),
+        _num(stats.inf),
     ]
-    return cells, bool(stats["nan"] or stats["inf"])
+    return cells, bool(stats.nan or stats.inf)

@@ -50,16 +50,19 @@ def command(
     from ...analysis.diff import diff_artifacts
     from ...api import try_open
     from ...config import load_config
+    from ...model import Artifact, Failure
     from ...render.diff_base import reporter
     from ..output import emit
 
     config = load_config(config_path)
-    artifacts = [try_open(path) for path in (old, new)]
-    failed = [a.error for a in artifacts if a.error is not None]
-    for error in failed:
-        report_error(error)
-    if failed:
+    outcomes = [try_open(path) for path in (old, new)]
+    artifacts = [a for a in outcomes if isinstance(a, Artifact)]
+    for failure in outcomes:
+        if isinstance(failure, Failure):
+            report_error(failure.error)
+    if len(artifacts) != 2:
         return ExitCode.ERROR
-    report = diff_artifacts(*artifacts, max_drift=max_drift if max_drift is not None else config.max_drift)
+    limit = max_drift if max_drift is not None else config.max_drift
+    report = diff_artifacts(artifacts[0], artifacts[1], max_drift=limit)
     emit(reporter(output_format), report, output, markdown_summary=output_format == "markdown")
     return ExitCode(report.exit_code)

@@ -23,6 +23,7 @@ def command(
     """Show every recurrent layer's gate matrices with shapes and statistics."""
     from ...analysis.select import Selection
     from ...api import try_open
+    from ...model import Failure
 
     selection = Selection(layers, gates, parts)
     selection.validate()
@@ -36,12 +37,14 @@ def command(
     any_layers = False
     for path in expand_globs(paths):
         artifact = try_open(path)
-        if artifact.error is not None:
+        chosen = []
+        if isinstance(artifact, Failure):
             failed = True
             report_error(artifact.error)
-        chosen = selection.apply(artifact) if artifact.error is None else []
-        matched += len(chosen)
-        any_layers = any_layers or bool(artifact.layers)
+        else:
+            chosen = selection.apply(artifact)
+            matched += len(chosen)
+            any_layers = any_layers or bool(artifact.layers)
         reporter.add(artifact, chosen)  # rendered now; the arrays are dropped with the artifact
     reporter.finish()
     if selection.active and matched == 0 and any_layers:

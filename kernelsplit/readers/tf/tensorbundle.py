@@ -1,11 +1,8 @@
 """Read a TensorFlow V2 checkpoint (TensorBundle) with numpy only.
 
-Layout (``tensorflow/core/util/tensor_bundle/tensor_bundle.cc``; FORMATS.md §5.3):
+Layout (``tensorflow/core/util/tensor_bundle/tensor_bundle.cc``; docs/formats.md, "TF checkpoints"):
 
-* ``<prefix>.index`` is a LevelDB-format SSTable: a 48-byte footer (metaindex and index block
-  handles, magic ``0xdb4775248b80fb57``), an index block mapping separator keys to data-block
-  handles, data blocks of prefix-compressed entries with a restart array, each block followed by a
-  1-byte compression type (TensorFlow writes 0 = none) and a masked crc32c.
+* ``<prefix>.index`` is an SSTable (``sstable.py``);
 * Key ``""`` holds ``BundleHeaderProto``; every other key a ``BundleEntryProto``.
 * ``<prefix>.data-<shard:05d>-of-<num:05d>`` holds raw little-endian C-order tensor bytes.
 
@@ -14,38 +11,28 @@ real file sizes before any read or allocation, and every inconsistency raises
 :class:`CorruptFileError`; layouts we could only guess at raise :class:`UnsupportedError`.
 
 CRC32C: block checksums of the ``.index`` and every tensor's checksum are verified (``verify_crc``,
-on by default) with a numpy implementation that runs thousands of byte streams in parallel and
-combines the partial CRCs with GF(2) shift operators; it costs roughly 5-10 ms per MB (see
-:func:`crc32c`).
+on by default; ``crc32c.py``).
 """
 
 from __future__ import annotations
 
-import itertools
 import os
-import re
 import struct
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import CorruptFileError, NotFoundError, UnsupportedError
+from ...errors import CorruptFileError, UnsupportedError
 from . import protowire as pw
+from .crc32c import crc32c, unmask_crc
+from .prefix import require_v2_index
+from .sstable import read_table
 
-TABLE_MAGIC = 0xDB4775248B80FB57
-FOOTER_SIZE = 48
-BLOCK_TRAILER_SIZE = 5
 #: An ``.index`` larger than this is not something TensorFlow wrote for a Keras model.
 MAX_INDEX_BYTES = 1 << 30
 MAX_RANK = 254
 MAX_SHARDS = 1 << 20
-
-V1_MESSAGE = (
-    "TF V1 checkpoint (tf.train.Saver V1) is not supported: its tensor-slice format predates the "
-    "TensorBundle; re-save it with TensorFlow 2 (tf.train.Checkpoint / model.save_weights)"
-)
 
 #: DataType enum value -> (name, numpy dtype or None for strings).
 DTYPES: dict[int, tuple[str, str | None]] = {
@@ -77,195 +64,6 @@ _DTYPE_NAMES = {
     20: "resource",
     21: "variant",
 }
-
-
-# --------------------------------------------------------------------------------------- crc32c
-
-_POLY = 0x82F63B78  # Castagnoli, reflected
-_MASK_DELTA = 0xA282EAD8
-
-
-@lru_cache(maxsize=1)
-def _table() -> np.ndarray:
-    table = np.arange(256, dtype=np.uint32)
-    for _ in range(8):
-        table = np.where(table & 1, (table >> 1) ^ np.uint32(_POLY), table >> 1).astype(np.uint32)
-    return table
-
-
-def _raw_update_py(state: int, data: bytes | memoryview) -> int:
-    """Byte-at-a-time CRC register update (no pre/post inversion). For short inputs."""
-    table = _table().tolist()
-    for byte in bytes(data):
-        state = table[(state ^ byte) & 0xFF] ^ (state >> 8)
-    return state
-
-
-_BITS = np.arange(32, dtype=np.uint32)
-
-
-def _apply(matrix: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Apply a GF(2) 32x32 operator (its 32 column images, uint32) to a vector of CRC states."""
-    bits = (values[:, None] >> _BITS) & np.uint32(1)
-    return np.bitwise_xor.reduce(np.where(bits.astype(bool), matrix[None, :], np.uint32(0)), axis=1)
-
-
-@lru_cache(maxsize=1)
-def _one_zero_byte() -> np.ndarray:
-    basis = (np.uint32(1) << _BITS).astype(np.uint32)
-    return (_table()[basis & np.uint32(0xFF)] ^ (basis >> np.uint32(8))).astype(np.uint32)
-
-
-def _shift_operator(nbytes: int) -> np.ndarray:
-    """The operator mapping a CRC state to the state after ``nbytes`` zero bytes."""
-    result = (np.uint32(1) << _BITS).astype(np.uint32)  # identity
-    square = _one_zero_byte()
-    while nbytes:
-        if nbytes & 1:
-            result = _apply(square, result)
-        nbytes >>= 1
-        if nbytes:
-            square = _apply(square, square)
-    return result
-
-
-def _raw_update_np(data: np.ndarray) -> int:
-    """CRC register of ``data`` starting from state 0, computed over many streams in parallel.
-
-    The bytes are split into ``k`` equal chunks (zero-padded at the front: zeros fed into a zero
-    state leave it zero), one table step runs on all chunks at once, then adjacent chunk states are
-    combined pairwise with the "append n zero bytes" operator: state(A+B) = shift_|B|(state(A)) ^
-    state(B).
-    """
-    n = data.size
-    length = max(256, int(np.sqrt(n / 16)))
-    chunks = -(-n // length)
-    padded = np.zeros(chunks * length, dtype=np.uint8)
-    padded[chunks * length - n :] = data
-    columns = np.ascontiguousarray(padded.reshape(chunks, length).T)
-    table = _table()
-    state = np.zeros(chunks, dtype=np.uint32)
-    low = np.empty(chunks, dtype=np.uint8)
-    for column in columns:
-        np.bitwise_xor(state.astype(np.uint8), column, out=low)
-        state >>= np.uint32(8)
-        state ^= table[low]
-    operator = _shift_operator(length)
-    while state.size > 1:
-        if state.size % 2:
-            state = np.concatenate([np.zeros(1, dtype=np.uint32), state])
-        state = _apply(operator, state[0::2]) ^ state[1::2]
-        operator = _apply(operator, operator)
-    return int(state[0])
-
-
-def crc32c(data: bytes | bytearray | memoryview | np.ndarray, crc: int = 0) -> int:
-    """CRC-32C (Castagnoli) of ``data``, extending a previous ``crc`` like TF's ``crc32c::Extend``.
-
-    Pure numpy: ~5-10 ms per MB on one core (tens of MB in well under a second); inputs under
-    4 KiB use a plain Python loop.
-    """
-    array = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data
-    array = array.reshape(-1).view(np.uint8)
-    start = crc ^ 0xFFFFFFFF
-    if array.size < 4096:
-        return _raw_update_py(start, array.tobytes()) ^ 0xFFFFFFFF
-    from_zero = _raw_update_np(array)
-    from_start = int(_apply(_shift_operator(array.size), np.array([start], dtype=np.uint32))[0])
-    return (from_start ^ from_zero) ^ 0xFFFFFFFF
-
-
-def mask_crc(crc: int) -> int:
-    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + _MASK_DELTA) & 0xFFFFFFFF
-
-
-def unmask_crc(masked: int) -> int:
-    rot = (masked - _MASK_DELTA) & 0xFFFFFFFF
-    return ((rot >> 17) | (rot << 15)) & 0xFFFFFFFF
-
-
-# ------------------------------------------------------------------------------------- SSTable
-
-
-def _block_handle(buf: memoryview, pos: int, what: str) -> tuple[int, int, int]:
-    offset, pos = pw.read_varint(buf, pos, what)
-    size, pos = pw.read_varint(buf, pos, what)
-    return offset, size, pos
-
-
-def _read_block(data: memoryview, offset: int, size: int, what: str, verify: bool) -> memoryview:
-    if offset + size + BLOCK_TRAILER_SIZE > len(data) - FOOTER_SIZE:
-        raise CorruptFileError(f"{what}: block [{offset}, +{size}) runs past the end of the table")
-    contents = data[offset : offset + size]
-    kind = data[offset + size]
-    if kind != 0:
-        names = {1: "snappy", 2: "zlib", 3: "zstd"}
-        raise UnsupportedError(
-            f"{what}: compressed table block (type {kind} {names.get(kind, '?')}); TensorFlow "
-            "writes uncompressed checkpoint indexes"
-        )
-    if verify:
-        (stored,) = struct.unpack_from("<I", data, offset + size + 1)
-        actual = crc32c(data[offset : offset + size + 1])
-        if unmask_crc(stored) != actual:
-            raise CorruptFileError(f"{what}: table block at {offset} fails its crc32c check")
-    return contents
-
-
-def _block_entries(block: memoryview, what: str) -> list[tuple[bytes, memoryview]]:
-    if len(block) < 4:
-        raise CorruptFileError(f"{what}: table block shorter than its restart count")
-    (num_restarts,) = struct.unpack_from("<I", block, len(block) - 4)
-    limit = len(block) - 4 - 4 * num_restarts
-    if limit < 0:
-        raise CorruptFileError(f"{what}: table block declares {num_restarts} restarts")
-    entries: list[tuple[bytes, memoryview]] = []
-    key = b""
-    pos = 0
-    while pos < limit:
-        shared, pos = pw.read_varint(block, pos, what)
-        non_shared, pos = pw.read_varint(block, pos, what)
-        value_len, pos = pw.read_varint(block, pos, what)
-        if shared > len(key) or non_shared + value_len > limit - pos:
-            raise CorruptFileError(f"{what}: malformed table entry at offset {pos}")
-        key = key[:shared] + bytes(block[pos : pos + non_shared])
-        pos += non_shared
-        entries.append((key, block[pos : pos + value_len]))
-        pos += value_len
-    if pos != limit:
-        raise CorruptFileError(f"{what}: table entries overrun the restart array")
-    return entries
-
-
-def read_table(data: bytes, what: str, verify: bool = True) -> list[tuple[bytes, memoryview]]:
-    """All (key, value) pairs of an uncompressed LevelDB-format SSTable, in stored order."""
-    view = memoryview(data)
-    if len(view) < FOOTER_SIZE:
-        raise CorruptFileError(f"{what}: too short for an SSTable footer ({len(view)} bytes)")
-    (magic,) = struct.unpack_from("<Q", view, len(view) - 8)
-    if magic != TABLE_MAGIC:
-        raise CorruptFileError(f"{what}: bad SSTable magic 0x{magic:016x}")
-    footer = view[len(view) - FOOTER_SIZE :]
-    _, _, pos = _block_handle(footer, 0, what)  # metaindex: TF writes an empty one
-    index_offset, index_size, _ = _block_handle(footer, pos, what)
-    index = _read_block(view, index_offset, index_size, what, verify)
-    entries: list[tuple[bytes, memoryview]] = []
-    # Data blocks must be disjoint and in file order, so a crafted index cannot make us parse the
-    # same bytes over and over (quadratic work from a small file).
-    next_free = 0
-    for _, handle in _block_entries(index, what):
-        offset, size, end = _block_handle(handle, 0, what)
-        if end != len(handle) or offset < next_free or offset + size > index_offset:
-            raise CorruptFileError(f"{what}: malformed or overlapping index block handle")
-        next_free = offset + size + BLOCK_TRAILER_SIZE
-        entries.extend(_block_entries(_read_block(view, offset, size, what, verify), what))
-    keys = [k for k, _ in entries]
-    if any(a >= b for a, b in itertools.pairwise(keys)):
-        raise CorruptFileError(f"{what}: table keys are not strictly increasing")
-    return entries
-
-
-# ---------------------------------------------------------------------------------- the bundle
 
 
 @dataclass(frozen=True)
@@ -379,32 +177,6 @@ def data_file_name(prefix: Path, shard: int, num_shards: int) -> Path:
     return prefix.with_name(f"{prefix.name}.data-{shard:05d}-of-{num_shards:05d}")
 
 
-def has_table_magic(path: Path) -> bool:
-    """True when ``path`` is a file ending with the SSTable footer magic."""
-    try:
-        if not path.is_file() or path.stat().st_size < FOOTER_SIZE:
-            return False
-        with open(path, "rb") as handle:
-            handle.seek(-8, os.SEEK_END)
-            return struct.unpack("<Q", handle.read(8))[0] == TABLE_MAGIC
-    except OSError:
-        return False
-
-
-def looks_like_v1(prefix: Path) -> bool:
-    """A V1 (``tf.train.Saver`` V1) checkpoint: no ``.index``, and an SSTable at ``<prefix>`` or
-    ``<prefix>-?????-of-?????`` (V1 files are SSTables of ``SavedTensorSlices``)."""
-    if prefix.with_name(prefix.name + ".index").exists():
-        return False
-    if has_table_magic(prefix):
-        return True
-    parent = prefix.parent
-    if not prefix.name or not parent.is_dir():
-        return False
-    pattern = re.compile(re.escape(prefix.name) + r"-\d{5}-of-\d{5}$")
-    return any(pattern.match(p.name) and has_table_magic(p) for p in parent.iterdir())
-
-
 @dataclass
 class TensorBundle:
     """An opened V2 checkpoint. Tensors are read lazily by :meth:`read`."""
@@ -417,14 +189,9 @@ class TensorBundle:
 
     @classmethod
     def open(cls, prefix: str | os.PathLike[str], verify_crc: bool = True) -> TensorBundle:
+        """Open the V2 checkpoint at ``prefix`` (resolve user input with ``prefix.resolve_checkpoint_prefix``)."""
         prefix = Path(prefix)
-        if prefix.name.endswith(".index"):
-            prefix = prefix.with_name(prefix.name[: -len(".index")])
-        index_path = prefix.with_name(prefix.name + ".index")
-        if not index_path.is_file():
-            if looks_like_v1(prefix):
-                raise UnsupportedError(f"{prefix}: {V1_MESSAGE}")
-            raise NotFoundError(f"{index_path}: no checkpoint index")
+        index_path = require_v2_index(prefix)
         what = str(index_path)
         size = index_path.stat().st_size
         if size > MAX_INDEX_BYTES:
@@ -458,7 +225,7 @@ class TensorBundle:
         try:
             return self.entries[key]
         except KeyError:
-            raise KeyError(f"{self.prefix}: no tensor {key!r}") from None
+            raise CorruptFileError(f"{self.prefix}: no tensor {key!r} in the checkpoint index") from None
 
     def data_path(self, shard: int) -> Path:
         return data_file_name(self.prefix, shard, self.header.num_shards)

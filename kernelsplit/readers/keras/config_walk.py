@@ -5,9 +5,9 @@ fields (``function``, ``module``) stay opaque strings. The walk yields, in weigh
 layer that owns weights, so readers can bind stored tensors to cells:
 
 * v3 stores (``.keras``, ``.weights.h5``) address a cell by a path built from snake-cased class
-  names with per-container counters (FORMATS.md §1.2-1.3): ``Owner.v3_path``;
+  names with per-container counters (docs/formats.md, "Keras 3 .keras"): ``Owner.v3_path``;
 * legacy ``.h5`` groups list a top-level layer's tensors in ``weight_names`` order, trainable
-  weights of the whole subtree first (FORMATS.md §2.1): ``legacy_weight_order``.
+  weights of the whole subtree first (docs/formats.md, "Legacy HDF5"): ``legacy_weight_order``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..layouts import CLASS_TO_KIND
+from ...layouts import CUDNN_CLASSES
+from ..base import LayerDescription
 
 #: Layers that own one cell's weights directly (the cell is their ``cell`` attribute in v3 stores).
 RNN_LAYERS = {
@@ -31,17 +32,7 @@ RNN_LAYERS = {
     "GRUV1",
 }
 #: CuDNN layers own their variables themselves (no cell).
-CUDNN_LAYERS = {"CuDNNLSTM", "CuDNNGRU"}
-CELL_CLASSES = {
-    "LSTMCell",
-    "GRUCell",
-    "SimpleRNNCell",
-    "ConvLSTMCell",
-    "ConvLSTM1DCell",
-    "ConvLSTM2DCell",
-    "ConvLSTM3DCell",
-    "PeepholeLSTMCell",
-}
+CUDNN_LAYERS = CUDNN_CLASSES
 #: Layers whose config carries code that Keras would run when loading.
 EXECUTABLE_CLASSES = {"Lambda", "TFOpLambda", "SlicingOpLambda", "TorchModuleWrapper", "TFSMLayer"}
 
@@ -157,14 +148,11 @@ class Cell:
 
     name: str
     keras_name: str
-    class_name: str
-    kind: str
-    hyper: dict[str, Any]
+    description: LayerDescription
     direction: str | None
     v3_path: str
     trainable: bool
     n_weights: int
-    is_cudnn: bool = False
     #: Object-graph path below the layer (TF checkpoints name stacked cells by list index).
     object_path: tuple[str, ...] = ()
 
@@ -203,7 +191,7 @@ def hyperparameters(cfg: dict[str, Any], class_name: str) -> dict[str, Any]:
     units = cfg.get("units", cfg.get("output_dim", cfg.get("filters", cfg.get("nb_filter"))))
     if units is not None:
         hyper["units"] = units
-    # CuDNN layers store no activations: their fixed maths is added in analysis/split.py.
+    # CuDNN layers store no activations: their fixed maths is added in analysis/classify.py.
     for key, legacy in (("activation", None), ("recurrent_activation", "inner_activation")):
         value = cfg.get(key, cfg.get(legacy) if legacy else None)
         if value is not None:
@@ -291,18 +279,14 @@ def _make_cell(
     hyper = hyperparameters(layer_cfg, class_name)
     if cfg:  # RNN(cell): the cell's own config decides units, activations, reset_after
         hyper.update(hyperparameters(cfg, cell_class))
-    kind = CLASS_TO_KIND.get(cell_class) or CLASS_TO_KIND.get(class_name) or ""
     return Cell(
         name,
         keras_name,
-        class_name,
-        kind,
-        hyper,
+        LayerDescription(class_name, cell_class, hyper),
         direction,
         v3_path,
         trainable,
         _cell_weight_count(hyper),
-        is_cudnn=class_name in CUDNN_LAYERS,
         object_path=object_path,
     )
 

@@ -2,7 +2,7 @@
 
 Keras >= 3.10 ``save_weights("x.weights.json", max_shard_size=...)`` (``ShardedH5IOStore``) writes
 ``{"metadata": {"total_size": ...}, "weight_map": {"/layers/lstm/cell/vars": [shard, ...], ...}}``
-and shards with the v3 inner layout (FORMATS.md §1.2). A ``vars`` group may be split over several
+and shards with the v3 inner layout (docs/formats.md, "Keras 3 .keras"). A ``vars`` group may be split over several
 shards (the map value is then a list), so its numbered datasets are merged across them.
 
 There is no config: every cell is bound like a ``.weights.h5`` without config (reported inferred).
@@ -17,10 +17,11 @@ from typing import Any
 
 import h5py
 
-from ..errors import CorruptFileError, NotAModelError, UnsafeFileError
-from .base import ReadResult, StoredTensor
+from ...errors import CorruptFileError, NotAModelError, UnsafeFileError
+from ...model import ArtifactFormat
+from ..base import ContainerKind, Probe, Reader, ReadResult, StoredTensor
 from .h5safe import child, open_file
-from .keras_v3 import SKIP_TOP, add_inferred_tensors, numbered_tensors
+from .v3 import SKIP_TOP, numbered_tensors, store_group
 
 
 def _load_index(path: Path) -> dict[str, Any]:
@@ -79,10 +80,27 @@ class _Shards:
             handle.close()
 
 
-def read_sharded(path: Path) -> ReadResult:
+class ShardedReader(Reader):
+    """``<base>.weights.json`` naming its shards."""
+
+    name = ArtifactFormat.KERAS3_SHARDED
+
+    def matches(self, probe: Probe) -> bool:
+        return probe.kind == ContainerKind.JSON
+
+    def disk_bytes(self, probe: Probe) -> int:
+        """The index and every shard beside it share one shape-bomb budget."""
+        siblings = (p for p in probe.path.parent.glob("*.h5") if p.is_file())
+        return probe.path.stat().st_size + sum(p.stat().st_size for p in siblings)
+
+    def read(self, probe: Probe) -> ReadResult:
+        return _read_sharded(probe.path)
+
+
+def _read_sharded(path: Path) -> ReadResult:
     index = _load_index(path)
     weight_map: dict[str, Any] = index["weight_map"]
-    result = ReadResult(format="keras3-sharded-weights", cells=[])
+    result = ReadResult(format=ArtifactFormat.KERAS3_SHARDED, groups=[])
     result.notes.append(
         "sharded Keras 3 weights carry no config: every cell is inferred from store paths and tensor shapes"
     )
@@ -103,7 +121,7 @@ def read_sharded(path: Path) -> ReadResult:
                 continue
             tensors = _merged_tensors(shards, inner, _shard_names(key, weight_map[key]))
             if tensors:
-                add_inferred_tensors(tensors, owner, result, inner)
+                result.groups.append(store_group(tensors, owner))
     finally:
         shards.close()
     return result

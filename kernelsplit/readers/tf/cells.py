@@ -1,43 +1,27 @@
-"""SavedModel folders and TF checkpoints -> CellRecords, without TensorFlow.
+"""SavedModel folders and TF checkpoints -> weight groups, without TensorFlow.
 
-The TensorBundle reader (``savedmodel.py``) gives variables with object-graph paths such as
+``contents.py`` gives variables with object-graph paths such as
 ``("layer_with_weights-0", "cell", "kernel")`` and, when the file has them, tf-keras metadata nodes
 (class name and config per layer). With metadata, each recurrent node's config is walked like any
 other Keras config and its cells are bound by attribute path (``cell``, ``forward_layer``,
 ``cells/0``...). Without metadata (Keras 3 ``export()``, bare checkpoints) tensors are grouped by
-their owning object and the cells are inferred from shapes.
+their owning object and handed on without a description: the classification step finds the cells
+by their shapes.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from .base import CellRecord, ReadResult, StoredTensor
-from .inference import infer_cells
-from .keras_config import CUDNN_LAYERS, RNN_LAYERS, LayerConfig, executable_layers, walk_layer
-from .savedmodel import (
-    BundleVariable,
-    SavedModelContents,
-    read_checkpoint,
-    read_savedmodel,
-    resolve_checkpoint_prefix,
-)
+from ..base import ReadResult, StoredTensor, WeightGroup
+from ..keras.config_walk import CUDNN_LAYERS, RNN_LAYERS, LayerConfig, executable_layers, walk_layer
+from .contents import BundleVariable, SavedModelContents
 
 _RECURRENT = RNN_LAYERS | CUDNN_LAYERS | {"RNN"}
 _ROLES = ("kernel", "recurrent_kernel", "bias")
 _CONTAINERS = {"_tf_keras_network", "_tf_keras_sequential", "_tf_keras_model"}
 #: Flat variable lists that duplicate the structural paths (Keras 3 export writes both).
 _FLAT_LISTS = {"variables", "_all_variables", "trainable_variables", "non_trainable_variables"}
-
-
-def read_savedmodel_dir(path: Path) -> ReadResult:
-    return _to_result(read_savedmodel(path), "savedmodel")
-
-
-def read_checkpoint_path(path: Path) -> ReadResult:
-    return _to_result(read_checkpoint(resolve_checkpoint_prefix(path)), "tf-checkpoint")
 
 
 def _stored(
@@ -57,8 +41,10 @@ def _stored(
     )
 
 
-def _to_result(contents: SavedModelContents, fmt: str) -> ReadResult:
-    result = ReadResult(format=fmt, cells=[], keras_version=contents.keras_version, notes=list(contents.notes))
+def to_result(contents: SavedModelContents) -> ReadResult:
+    result = ReadResult(
+        format=contents.format, groups=[], keras_version=contents.keras_version, notes=list(contents.notes)
+    )
     root = contents.node_at(())
     if root is not None:
         result.executable_layers = executable_layers(root.metadata)
@@ -109,17 +95,8 @@ def _bind_with_metadata(contents: SavedModelContents, result: ReadResult) -> Non
             if not found:
                 result.notes.append(f"layer {cell.name}: no variables at {'/'.join(cell.object_path)}")
                 continue
-            result.cells.append(
-                CellRecord(
-                    name=cell.name,
-                    class_name=cell.class_name,
-                    kind=cell.kind,
-                    weights=[_stored(contents, v) for v in found],
-                    config=cell.hyper,
-                    direction=cell.direction,
-                    storage="cudnn" if cell.is_cudnn else None,
-                )
-            )
+            tensors = [_stored(contents, v) for v in found]
+            result.groups.append(WeightGroup(cell.name, tensors, cell.description, cell.direction))
 
 
 def _bind_inferred(contents: SavedModelContents, result: ReadResult) -> None:
@@ -149,4 +126,4 @@ def _bind_inferred(contents: SavedModelContents, result: ReadResult) -> None:
             continue
         ordered = [by_role[r] for r in _ROLES if r in by_role]
         first = ordered[0].full_name.split("/")[0] if ordered[0].full_name else "/".join(key)
-        result.cells.extend(infer_cells(first, [_stored(contents, v, already_read) for v in ordered]))
+        result.groups.append(WeightGroup(first, [_stored(contents, v, already_read) for v in ordered]))

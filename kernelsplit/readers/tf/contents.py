@@ -1,4 +1,5 @@
-"""SavedModel folders and TF checkpoints, read without TensorFlow (FORMATS.md §5, §7.4).
+"""SavedModel folders and TF checkpoints as plain data, read without TensorFlow (docs/formats.md,
+"SavedModel and TF checkpoints").
 
 Only bytes are decoded: the ``variables/`` TensorBundle, the object graph stored in it, and the
 Keras metadata (``keras_metadata.pb``, else the user objects in ``saved_model.pb``). Functions in
@@ -8,32 +9,23 @@ Keras metadata (``keras_metadata.pb``, else the user objects in ``saved_model.pb
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ..errors import CorruptFileError, NotAModelError, NotFoundError, UnsupportedError
-from . import tf_objects
-from .tensorbundle import V1_MESSAGE, TensorBundle, looks_like_v1
-from .tf_objects import KerasNode
+from ...errors import CorruptFileError, NotAModelError, NotFoundError, UnsupportedError
+from ...model import ArtifactFormat
+from . import metadata, object_graph
+from .metadata import KerasNode
+from .prefix import is_savedmodel_dir, resolve_checkpoint_prefix
+from .tensorbundle import TensorBundle
 
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 #: saved_model.pb and keras_metadata.pb are protobufs, which cannot exceed 2 GiB.
 MAX_PROTO_BYTES = (1 << 31) - 1
 
-__all__ = [
-    "BundleVariable",
-    "KerasNode",
-    "SavedModelContents",
-    "is_checkpoint_prefix",
-    "is_savedmodel_dir",
-    "read_checkpoint",
-    "read_savedmodel",
-    "resolve_checkpoint_prefix",
-]
+__all__ = ["BundleVariable", "KerasNode", "SavedModelContents", "read_checkpoint", "read_savedmodel"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +35,8 @@ class BundleVariable:
     #: Preferred object path, e.g. ``("layer_with_weights-0", "cell", "kernel")``; for Keras 3
     #: ``export()`` (no structural path) ``("_all_variables", "3")``.
     path: tuple[str, ...]
-    #: The variable's TF name, e.g. ``lstm/lstm_cell/kernel`` (may be ambiguous, see FORMATS.md §5.1).
+    #: The variable's TF name, e.g. ``lstm/lstm_cell/kernel``; it may be ambiguous
+    #: (docs/formats.md, "SavedModel and TF checkpoints").
     full_name: str
     #: The checkpoint key, e.g. ``variables/0/.ATTRIBUTES/VARIABLE_VALUE``.
     key: str
@@ -59,8 +52,7 @@ class SavedModelContents:
     """What a SavedModel folder or TF checkpoint holds, as plain data."""
 
     path: str
-    #: ``savedmodel`` or ``tf-checkpoint``.
-    format: str
+    format: ArtifactFormat
     keras_version: str | None
     nodes: list[KerasNode]
     variables: list[BundleVariable]
@@ -90,69 +82,6 @@ class SavedModelContents:
         return self.bundle
 
 
-# ------------------------------------------------------------------------------------ detection
-
-
-def is_savedmodel_dir(path: str | os.PathLike[str]) -> bool:
-    path = Path(path)
-    return path.is_dir() and ((path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file())
-
-
-_CKPT_LINE = re.compile(r'^\s*model_checkpoint_path\s*:\s*"((?:[^"\\]|\\.)*)"\s*$', re.M)
-
-
-def _from_checkpoint_file(folder: Path) -> Path | None:
-    state = folder / "checkpoint"
-    if not state.is_file() or state.stat().st_size > 1 << 20:
-        return None
-    match = _CKPT_LINE.search(state.read_text(encoding="utf-8", errors="replace"))
-    if not match:
-        return None
-    try:
-        target = Path(match.group(1).encode("utf-8").decode("unicode_escape"))
-    except UnicodeDecodeError:
-        return None
-    # Never follow the state file out of the folder (absolute paths are common in copied TF1
-    # checkpoints and point at the original machine): use the basename next to the file instead.
-    if target.is_absolute() or ".." in target.parts:
-        return folder / target.name
-    return folder / target
-
-
-def resolve_checkpoint_prefix(path: str | os.PathLike[str]) -> Path:
-    """Turn what a user may pass (prefix, ``x.index``, a folder with a ``checkpoint`` file or a
-    single ``*.index``) into a V2 checkpoint prefix."""
-    path = Path(path)
-    if path.name.endswith(".index") and path.is_file():
-        return path.with_name(path.name[: -len(".index")])
-    if path.is_dir():
-        target = _from_checkpoint_file(path)
-        if target is not None:
-            return target
-        indexes = sorted(path.glob("*.index"))
-        if len(indexes) == 1:
-            return indexes[0].with_name(indexes[0].name[: -len(".index")])
-        if any(p.name.endswith(".meta") for p in path.iterdir()) and not indexes:
-            raise UnsupportedError(f"{path}: {V1_MESSAGE}")
-        raise NotAModelError(f"{path}: folder holds no TF checkpoint")
-    return path
-
-
-def is_checkpoint_prefix(path: str | os.PathLike[str]) -> bool:
-    """True for a V2 checkpoint prefix (``ckpt`` with ``ckpt.index``), its ``.index`` file, or a
-    folder with a ``checkpoint`` file (or exactly one ``*.index``). A SavedModel folder is not one."""
-    path = Path(path)
-    if is_savedmodel_dir(path):
-        return False
-    try:
-        prefix = resolve_checkpoint_prefix(path)
-    except (NotAModelError, UnsupportedError):
-        return path.is_dir() and (path / "checkpoint").is_file()
-    if prefix.with_name(prefix.name + ".index").is_file() or looks_like_v1(prefix):
-        return True  # V1 prefixes count, so that reading them reports "unsupported"
-    return path.is_dir() and (path / "checkpoint").is_file()
-
-
 # -------------------------------------------------------------------------------------- reading
 
 
@@ -174,7 +103,7 @@ def _variables(bundle: TensorBundle, notes: list[str]) -> list[BundleVariable]:
     strings = bundle.read_strings(OBJECT_GRAPH_KEY)
     if len(strings) != 1:
         raise CorruptFileError(f"{bundle.prefix}: object graph is not a scalar string")
-    graph = tf_objects.parse_object_graph(strings[0])
+    graph = object_graph.parse_object_graph(strings[0])
     roots = {key.split("/", 1)[0] for key in bundle.entries}
     if {"_all_variables", "variables"} <= roots:
         notes.append(
@@ -182,7 +111,7 @@ def _variables(bundle: TensorBundle, notes: list[str]) -> list[BundleVariable]:
             "weights (match them by full_name or digest)"
         )
     out: list[BundleVariable] = []
-    for tensor in tf_objects.tracked_tensors(graph):
+    for tensor in object_graph.tracked_tensors(graph):
         entry = bundle.entries.get(tensor.checkpoint_key)
         if entry is None:
             raise CorruptFileError(
@@ -213,15 +142,10 @@ def _keras_version(nodes: list[KerasNode]) -> str | None:
 def read_checkpoint(prefix: str | os.PathLike[str], verify_crc: bool = True) -> SavedModelContents:
     """Read a TF-format checkpoint (``model.save_weights("ckpt/ckpt")``, ``tf.train.Checkpoint``)."""
     given = Path(prefix)
-    if not given.exists() and not given.with_name(given.name + ".index").exists():
-        if looks_like_v1(given):
-            raise UnsupportedError(f"{given}: {V1_MESSAGE}")
-        raise NotFoundError(f"{given}: no such checkpoint")
-    resolved = resolve_checkpoint_prefix(given)
-    bundle = TensorBundle.open(resolved, verify_crc=verify_crc)
+    bundle = TensorBundle.open(resolve_checkpoint_prefix(given), verify_crc=verify_crc)
     notes: list[str] = []
     variables = _variables(bundle, notes)
-    return SavedModelContents(str(given), "tf-checkpoint", None, [], variables, bundle, None, None, notes)
+    return SavedModelContents(str(given), ArtifactFormat.TF_CHECKPOINT, None, [], variables, bundle, None, None, notes)
 
 
 def read_savedmodel(path: str | os.PathLike[str], verify_crc: bool = True) -> SavedModelContents:
@@ -235,7 +159,7 @@ def read_savedmodel(path: str | os.PathLike[str], verify_crc: bool = True) -> Sa
     if not pb.is_file():
         raise UnsupportedError(f"{folder}: text-format saved_model.pbtxt is not supported")
     notes: list[str] = []
-    proto = tf_objects.parse_saved_model(_read_proto(pb))
+    proto = metadata.parse_saved_model(_read_proto(pb))
     if proto.schema_version not in (0, 1):
         raise UnsupportedError(f"{pb}: SavedModel schema version {proto.schema_version}")
 
@@ -243,10 +167,10 @@ def read_savedmodel(path: str | os.PathLike[str], verify_crc: bool = True) -> Sa
     nodes: list[KerasNode]
     source: str | None
     if metadata_path.is_file():
-        nodes = tf_objects.parse_keras_metadata(_read_proto(metadata_path))
+        nodes = metadata.parse_keras_metadata(_read_proto(metadata_path))
         source = "keras_metadata.pb"
     else:
-        nodes = tf_objects.embedded_keras_nodes(proto.object_graph)
+        nodes = metadata.embedded_keras_nodes(proto.object_graph)
         source = "saved_model.pb" if nodes else None
     if source is None:
         notes.append("no Keras metadata (e.g. Keras 3 export()): layer configs are not stored")
@@ -263,7 +187,7 @@ def read_savedmodel(path: str | os.PathLike[str], verify_crc: bool = True) -> Sa
         notes.append("SavedModel has no variables")
     return SavedModelContents(
         str(folder),
-        "savedmodel",
+        ArtifactFormat.SAVEDMODEL,
         _keras_version(nodes),
         nodes,
         variables,
@@ -272,23 +196,3 @@ def read_savedmodel(path: str | os.PathLike[str], verify_crc: bool = True) -> Sa
         source,
         notes,
     )
-
-
-def describe(contents: SavedModelContents) -> dict[str, Any]:
-    """A JSON-friendly summary (debugging aid)."""
-    return {
-        "path": contents.path,
-        "format": contents.format,
-        "keras_version": contents.keras_version,
-        "tensorflow_version": contents.tensorflow_version,
-        "metadata_source": contents.metadata_source,
-        "nodes": [
-            {"path": "/".join(n.path), "identifier": n.identifier, "class_name": n.metadata.get("class_name")}
-            for n in contents.nodes
-        ],
-        "variables": [
-            {"path": "/".join(v.path), "full_name": v.full_name, "key": v.key, "dtype": v.dtype, "shape": list(v.shape)}
-            for v in contents.variables
-        ],
-        "notes": contents.notes,
-    }

@@ -1,56 +1,19 @@
 """Defensive h5py access: hard links only, no external or virtual storage, no shape bombs.
 
 Model files are untrusted input. These checks follow what recent Keras enforces in
-``saving_lib`` (FORMATS.md §7) so that a crafted file can neither make us read another file on
+``saving_lib`` (docs/formats.md, "Hostile files") so that a crafted file can neither make us read another file on
 disk nor allocate memory out of proportion to its own size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any
 
 import h5py
 import numpy as np
 
-from ..errors import CorruptFileError, UnsafeFileError
-from .base import StoredTensor
-
-#: Shape-bomb guard: all datasets read for one artifact may declare at most this multiple of the
-#: artifact's size on disk (the .keras zip, all shards, the folder), plus a slack for tiny files.
-#: Keras writes weights uncompressed (ratio 1), so only a crafted file (unallocated or gzip'ed-zero
-#: datasets) comes near it.
-_BUDGET_RATIO = 16
-_BUDGET_SLACK = 64 << 20
-
-
-@dataclass
-class ReadBudget:
-    #: The artifact's bytes on disk, measured only once a dataset is actually read.
-    disk_bytes: Callable[[], int]
-    limit: int | None = None
-    spent: int = 0
-
-    def charge(self, declared: int) -> None:
-        if self.limit is None:
-            self.limit = _BUDGET_RATIO * self.disk_bytes() + _BUDGET_SLACK
-        self.spent += declared
-
-
-_budget: ContextVar[ReadBudget | None] = ContextVar("kernelsplit_read_budget", default=None)
-
-
-@contextmanager
-def read_budget(disk_bytes: Callable[[], int]) -> Iterator[None]:
-    """Every dataset read inside shares one budget sized from the artifact's bytes on disk."""
-    token = _budget.set(ReadBudget(disk_bytes))
-    try:
-        yield
-    finally:
-        _budget.reset(token)
+from ...errors import CorruptFileError, UnsafeFileError
+from ..base import StoredTensor, charge, short_reason
 
 
 def open_file(source: Any, what: str = "") -> h5py.File:
@@ -59,24 +22,7 @@ def open_file(source: Any, what: str = "") -> h5py.File:
         return h5py.File(source, "r")
     except (OSError, ValueError) as exc:
         inner = f" in {what}" if what else ""
-        raise CorruptFileError(f"truncated or corrupt HDF5{inner} ({_first_line(exc)})") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
-
-
-def _charge(dataset: h5py.Dataset, declared: int, where: str) -> None:
-    budget = _budget.get()
-    if budget is None:  # a reader used on its own: judge each dataset against its file
-        budget = ReadBudget(dataset.file.id.get_filesize)
-    budget.charge(declared)
-    if budget.limit is not None and budget.spent > budget.limit:
-        raise UnsafeFileError(
-            f"dataset {where} brings the declared weights to {budget.spent} bytes, "
-            f"past {budget.limit} for this artifact's size (refused as a shape bomb)"
-        )
+        raise CorruptFileError(f"truncated or corrupt HDF5{inner} ({short_reason(exc)})") from None
 
 
 def decode_str(value: Any) -> str:
@@ -154,7 +100,7 @@ def read_dataset(dataset: h5py.Dataset, where: str) -> tuple[np.ndarray, str, np
         if dataset.external:
             raise UnsafeFileError(f"external-storage dataset at {where} (refused: data lives outside the file)")
         declared = int(np.prod(dataset.shape, dtype=np.float64)) * dataset.dtype.itemsize
-        _charge(dataset, declared, where)
+        charge(declared, where, dataset.file.id.get_filesize)
         values = dataset[()]
     except (OSError, RuntimeError, ValueError, TypeError) as exc:
         raise CorruptFileError(f"cannot read dataset {where}: {exc}") from None

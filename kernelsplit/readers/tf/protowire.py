@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
-from ..errors import CorruptFileError
+from ...errors import CorruptFileError
 
 VARINT = 0
 FIXED64 = 1
