@@ -35,10 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .check.levels import FAIL_ON_LEVELS, SEVERITIES, Severity
 from .errors import ConfigError
-
-CONFIG_NAMES = ("kernelsplit.toml", "pyproject.toml")
-FAIL_ON_LEVELS = ("error", "warning", "info", "none")
 
 
 @dataclass
@@ -46,7 +44,7 @@ class Config:
     path: Path | None = None
     fail_on: str | None = None
     ignore: frozenset[str] = frozenset()
-    severity: dict[str, str] = field(default_factory=dict)
+    severity: dict[str, Severity] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
     per_path_ignores: list[tuple[str, frozenset[str]]] = field(default_factory=list)
     max_drift: float | None = None
@@ -125,12 +123,6 @@ def _discover(start: Path | None) -> tuple[Path, dict[str, Any]] | None:
     return None
 
 
-def find_config(start: Path | None = None) -> Path | None:
-    """The nearest kernelsplit.toml, or pyproject.toml with [tool.kernelsplit], from ``start`` up."""
-    found = _discover(start)
-    return found[0] if found else None
-
-
 def _rule_code(key: str, path: Path, where: str) -> str:
     from .check.rules import resolve_rule
 
@@ -155,7 +147,7 @@ def _number(value: Any, path: Path, where: str) -> float:
 
 
 def parse_config(table: dict[str, Any], path: Path) -> Config:
-    from .check.rules import SEVERITIES, THRESHOLDS
+    from .check.rules import THRESHOLDS
 
     config = Config(path=path)
     known = {"fail-on", "ignore", "severity", "thresholds", "per-path-ignores", "diff"}
@@ -176,7 +168,7 @@ def parse_config(table: dict[str, Any], path: Path) -> Config:
     for key, level in severity.items():
         if level not in SEVERITIES:
             raise ConfigError(f"{path}: severity.{key} must be one of {', '.join(SEVERITIES)}, not {level!r}")
-        config.severity[_rule_code(key, path, f"severity.{key}")] = level
+        config.severity[_rule_code(key, path, f"severity.{key}")] = Severity(level)
     thresholds = table.get("thresholds", {})
     if not isinstance(thresholds, dict):
         raise ConfigError(f"{path}: thresholds must be a table of name = number")

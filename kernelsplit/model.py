@@ -9,29 +9,15 @@ re-computed, so a block's sha256 identifies the stored bytes. A layer also carri
 from __future__ import annotations
 
 import hashlib
-import sys
 from dataclasses import asdict, dataclass, field
-from enum import Enum
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from ._compat import StrEnum
 from .errors import KernelsplitError, UnknownBlockError
 from .layouts import CELL_LAYOUTS, CellLayout
-
-if sys.version_info >= (3, 11):
-    from enum import StrEnum
-else:  # pragma: no cover - Python 3.10
-
-    class StrEnum(str, Enum):
-        """``str`` members whose ``str()`` and f-string value is the plain value (as in 3.11)."""
-
-        def __str__(self) -> str:
-            return str(self.value)
-
-        def __format__(self, spec: str) -> str:
-            return format(str(self.value), spec)
 
 
 class CellKind(StrEnum):

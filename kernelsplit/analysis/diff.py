@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from .._compat import StrEnum
+from ..exitcodes import ExitCode
 from ..model import Artifact, GateTensor, RecurrentLayer
 
 
@@ -39,6 +41,11 @@ class TensorDiff:
     #: ‖new − old‖_F / ‖old‖_F; inf when old is all zeros and new is not; nan with non-finite values.
     relative_change: float | None = None
     max_abs_change: float | None = None
+
+    @property
+    def block(self) -> str:
+        """``recurrent_kernel[f]``."""
+        return f"{self.part}[{self.gate}]"
 
     @property
     def dtype_changed(self) -> bool:
@@ -61,6 +68,12 @@ class LayerDiff:
     def max_relative_change(self) -> float | None:
         values = [t.relative_change for t in self.tensors if t.relative_change is not None]
         return max(values, key=lambda v: math.inf if math.isnan(v) else v) if values else None
+
+
+class DiffVerdict(StrEnum):
+    IDENTICAL = "identical"
+    CHANGED = "changed"
+    BREAKING = "breaking"
 
 
 @dataclass
@@ -90,7 +103,7 @@ class DiffReport:
             if layer.status == "added":
                 continue
             for t in layer.tensors:
-                label = f"layer {layer.name} {t.part}[{t.gate}]"
+                label = f"layer {layer.name} {t.block}"
                 if t.status == "shape-changed":
                     reasons.append(f"{label} shape {list(t.old_shape or ())} -> {list(t.new_shape or ())}")
                 elif t.status in ("added", "removed"):
@@ -100,8 +113,14 @@ class DiffReport:
         return reasons
 
     @property
-    def exit_code(self) -> int:
-        return 1 if self.breaking else 0
+    def verdict(self) -> DiffVerdict:
+        if self.breaking:
+            return DiffVerdict.BREAKING
+        return DiffVerdict.IDENTICAL if self.identical else DiffVerdict.CHANGED
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.FINDINGS if self.verdict == DiffVerdict.BREAKING else ExitCode.OK
 
 
 def _norm_change(old: GateTensor, new: GateTensor) -> tuple[float, float]:

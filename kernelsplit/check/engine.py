@@ -15,12 +15,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._compat import StrEnum
 from ..config import Config
 from ..errors import KernelsplitError, NotAModelError, NotFoundError, RuleFailure
 from ..exitcodes import ExitCode
 from ..model import Artifact, Failure
 from ..readers import is_artifact_dir, looks_like_model_file
-from .rules import LEVEL_RANK, RULES, Finding, RuleContext
+from .levels import LEVEL_RANK, Severity
+from .rules import RULES, Finding, Rule, RuleContext
 
 _GLOB_CHARS = set("*?[")
 _SKIP_DIRS = {"__pycache__", "node_modules"}
@@ -32,10 +34,59 @@ class Candidate:
     explicit: bool
 
 
+@dataclass(frozen=True)
+class RuleSetting:
+    """One rule as this run applies it: the configuration resolved once, for the rules and every format."""
+
+    rule: Rule
+    severity: Severity
+    enabled: bool
+    #: Threshold name -> the value in effect.
+    thresholds: dict[str, float]
+
+    @property
+    def code(self) -> str:
+        return self.rule.code
+
+
+def rule_settings(config: Config) -> list[RuleSetting]:
+    return [
+        RuleSetting(
+            rule,
+            config.severity.get(rule.code, rule.default_severity),
+            rule.code not in config.ignore,
+            {t.key: config.thresholds.get(t.key, t.default) for t in rule.thresholds},
+        )
+        for rule in RULES
+    ]
+
+
+class Verdict(StrEnum):
+    """The outcome of a run, each with its exit code (precedence: unreadable > no-input > failed)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    UNREADABLE = "unreadable"
+    NO_INPUT = "no-input"
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return _VERDICT_EXIT[self]
+
+
+_VERDICT_EXIT = {
+    Verdict.PASSED: ExitCode.OK,
+    Verdict.FAILED: ExitCode.FINDINGS,
+    Verdict.UNREADABLE: ExitCode.ERROR,
+    Verdict.NO_INPUT: ExitCode.NO_INPUT,
+}
+
+
 @dataclass
 class CheckReport:
     config: Config
     fail_on: str
+    settings: list[RuleSetting] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)
     #: (path, error) for every file that could not be read, in discovery order.
     errors: list[tuple[str, KernelsplitError]] = field(default_factory=list)
@@ -54,13 +105,17 @@ class CheckReport:
         return [f for f in self.findings if LEVEL_RANK[f.severity] >= rank]
 
     @property
-    def exit_code(self) -> int:
-        """2 unreadable file > 3 nothing found > 1 findings at/above --fail-on > 0."""
+    def verdict(self) -> Verdict:
+        """Unreadable file > nothing found > findings at/above ``fail_on`` > passed."""
         if self.errors:
-            return ExitCode.ERROR
+            return Verdict.UNREADABLE
         if not self.artifacts:
-            return ExitCode.NO_INPUT
-        return ExitCode.FINDINGS if self.failing else ExitCode.OK
+            return Verdict.NO_INPUT
+        return Verdict.FAILED if self.failing else Verdict.PASSED
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return self.verdict.exit_code
 
 
 def _walk(root: Path) -> list[Candidate]:
@@ -110,15 +165,18 @@ def discover(paths: tuple[str, ...] | list[str]) -> tuple[list[Candidate], list[
     return unique, errors
 
 
-def check_artifact(artifact: Artifact, config: Config) -> tuple[list[Finding], list[RuleFailure]]:
-    ctx = RuleContext(thresholds=dict(config.thresholds))
-    skip = config.ignore | config.ignored_for(artifact.path)
+def check_artifact(
+    artifact: Artifact, config: Config, settings: list[RuleSetting] | None = None
+) -> tuple[list[Finding], list[RuleFailure]]:
+    settings = settings if settings is not None else rule_settings(config)
+    skip = config.ignored_for(artifact.path)
+    ctx = RuleContext(thresholds={key: value for s in settings for key, value in s.thresholds.items()})
     findings: list[Finding] = []
     failures: list[RuleFailure] = []
-    for rule in RULES:
-        if rule.code in skip:
+    for setting in settings:
+        rule = setting.rule
+        if not setting.enabled or rule.code in skip:
             continue
-        severity = config.severity.get(rule.code, rule.default_severity)
         try:
             hits = list(rule.check(artifact, ctx))
         except Exception as exc:  # one rule must not end the CI gate
@@ -131,7 +189,7 @@ def check_artifact(artifact: Artifact, config: Config) -> tuple[list[Finding], l
             Finding(
                 rule.code,
                 rule.name,
-                severity,
+                setting.severity,
                 artifact.path,
                 hit.detail,
                 hit.layer,
@@ -149,7 +207,7 @@ def check_artifact(artifact: Artifact, config: Config) -> tuple[list[Finding], l
 def run_check(paths: tuple[str, ...] | list[str], config: Config, fail_on: str | None = None) -> CheckReport:
     from ..api import try_open
 
-    report = CheckReport(config=config, fail_on=fail_on or config.fail_on or "error")
+    report = CheckReport(config=config, fail_on=fail_on or config.fail_on or "error", settings=rule_settings(config))
     candidates, report.errors = discover(paths)
     for candidate in candidates:
         artifact = try_open(candidate.path)
@@ -158,7 +216,7 @@ def run_check(paths: tuple[str, ...] | list[str], config: Config, fail_on: str |
                 continue
             report.errors.append((candidate.path, artifact.error))
             continue
-        findings, failures = check_artifact(artifact, config)
+        findings, failures = check_artifact(artifact, config, report.settings)
         report.errors += [(candidate.path, failure) for failure in failures]
         report.artifacts.append(artifact)
         report.findings += findings

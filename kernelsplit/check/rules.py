@@ -19,10 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..model import Artifact, GateTensor, RecurrentLayer
-
-SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
-#: Rank used by ``--fail-on``: a finding fails the run when its rank >= the level's.
-LEVEL_RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2, "none": 99}
+from .levels import Severity
 
 FLOAT16_MAX = 65504.0
 
@@ -51,7 +48,7 @@ class Hit:
 class Finding:
     code: str
     rule: str
-    severity: str
+    severity: Severity
     path: str
     detail: str
     layer: str | None = None
@@ -62,13 +59,18 @@ class Finding:
     units: tuple[int, ...] | None = None
 
     @property
+    def block(self) -> str:
+        """``recurrent_kernel[f]``, ``bias`` or empty: the part (and gate) the finding is about."""
+        if self.part is None:
+            return ""
+        return f"{self.part}[{self.gate}]" if self.gate else self.part
+
+    @property
     def where(self) -> str:
         """``layer enc recurrent_kernel[f]`` (as much of it as applies)."""
-        bits = []
-        if self.layer is not None:
-            bits.append(f"layer {self.layer}")
-        if self.part is not None:
-            bits.append(f"{self.part}[{self.gate}]" if self.gate else self.part)
+        bits = [f"layer {self.layer}"] if self.layer is not None else []
+        if self.block:
+            bits.append(self.block)
         return " ".join(bits)
 
     @property
@@ -106,7 +108,7 @@ class RuleContext:
 class Rule:
     code: ClassVar[str]
     name: ClassVar[str]
-    default_severity: ClassVar[str]
+    default_severity: ClassVar[Severity]
     summary: ClassVar[str]
     thresholds: ClassVar[tuple[Threshold, ...]] = ()
 
@@ -144,7 +146,7 @@ class NonFinite(Rule):
 
     code = "KS101"
     name = "non-finite"
-    default_severity = "error"
+    default_severity = Severity.ERROR
     summary = "NaN or ±Inf weights"
 
     def check(self, artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
@@ -175,7 +177,7 @@ class Float16Overflow(Rule):
 
     code = "KS102"
     name = "float16-overflow"
-    default_severity = "warning"
+    default_severity = Severity.WARNING
     summary = "values that overflow float16 (|w| > 65504)"
 
     def check(self, artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
@@ -207,7 +209,7 @@ class AbsMax(Rule):
 
     code = "KS103"
     name = "abs-max"
-    default_severity = "warning"
+    default_severity = Severity.WARNING
     summary = "abs-max above a threshold"
     thresholds = (Threshold("abs-max", 50.0, "largest allowed |w| in any gate block"),)
 
@@ -239,7 +241,7 @@ class DeadUnits(Rule):
 
     code = "KS104"
     name = "dead-units"
-    default_severity = "warning"
+    default_severity = Severity.WARNING
     summary = "units whose weights are zero across all gates"
 
     def check(self, artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
@@ -368,7 +370,7 @@ class Untrained(Rule):
 
     code = "KS105"
     name = "untrained"
-    default_severity = "warning"
+    default_severity = Severity.WARNING
     summary = "layer still at Keras's initializer signature (never trained)"
 
     def check(self, artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
@@ -397,7 +399,7 @@ class RecurrentUntouched(Rule):
 
     code = "KS111"
     name = "recurrent-untouched"
-    default_severity = "info"
+    default_severity = Severity.INFO
     summary = "recurrent kernel never updated (trained on length-1 sequences?)"
 
     def check(self, artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
@@ -429,7 +431,7 @@ class SpectralNorm(Rule):
 
     code = "KS106"
     name = "spectral-norm"
-    default_severity = "warning"
+    default_severity = Severity.WARNING
     summary = "recurrent gate block spectral norm above a threshold (exploding gradients)"
     thresholds = (Threshold("spectral-norm", 100.0, "largest allowed singular value of U_g"),)
 
@@ -466,7 +468,7 @@ class ForgetBias(Rule):
 
     code = "KS107"
     name = "forget-bias"
-    default_severity = "warning"
+    default_severity = Severity.WARNING
     summary = "forget-gate bias far below zero (memory horizon collapses)"
     thresholds = (Threshold("forget-bias", -3.0, "lowest allowed mean forget-gate bias"),)
 
@@ -507,7 +509,7 @@ class ConfigMismatch(Rule):
 
     code = "KS108"
     name = "config-mismatch"
-    default_severity = "error"
+    default_severity = Severity.ERROR
     summary = "shape/config mismatch (config units vs stored shapes)"
 
     def check(self, artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
@@ -528,7 +530,7 @@ class InferredLayer(Rule):
 
     code = "KS109"
     name = "inferred-layer"
-    default_severity = "info"
+    default_severity = Severity.INFO
     summary = "recurrent layer inferred from shapes (no stored config)"
 
     def check(self, artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
@@ -549,7 +551,7 @@ class ExecutableLayers(Rule):
 
     code = "KS110"
     name = "executable-layers"
-    default_severity = "info"
+    default_severity = Severity.INFO
     summary = "file contains executable layers (Lambda, custom objects); never run"
 
     def check(self, artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -62,3 +63,23 @@ def format_option(choices: tuple[str, ...], default: str) -> Callable[[F], F]:
         show_default=True,
         help="Output format (machine formats write to stdout only).",
     )
+
+
+class RegistryChoice(click.Choice):  # type: ignore[type-arg]
+    """A choice whose values are a registry's keys, looked up only when click needs them.
+
+    The registries of export layouts and file formats import numpy; ``kernelsplit --help`` must not.
+    """
+
+    def __init__(self, module: str, attribute: str) -> None:
+        super().__init__(())
+        self._where = (module, attribute)
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        module, attribute = self._where
+        return tuple(getattr(importlib.import_module(module), attribute))
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        """click's __init__ assigns the (empty) placeholder; the registry is the truth."""

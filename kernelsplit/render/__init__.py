@@ -1,1 +1,18 @@
-"""Renderers: one per output format, all fed the same Artifact objects."""
+"""Renderers: one sub-package per command (inspect, check, diff), one module per output format.
+
+Each command's package holds its reporter base class and its registry (format name -> reporter,
+imported only when used); the command line takes its ``--format`` choices from that registry.
+Helpers shared by several formats live here: ``console`` (rich consoles), ``paths``, ``jsonutil``,
+``github`` (workflow-command escaping) and ``markdown`` (table cells).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+
+def load(registry: dict[str, str], package: str, name: str) -> Any:
+    """The reporter class ``registry[name]`` (``"module:Class"`` inside ``package``), imported now."""
+    module, cls = registry[name].split(":")
+    return getattr(importlib.import_module(f"{package}.{module}"), cls)

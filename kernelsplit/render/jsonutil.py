@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
+
+from ..errors import KernelsplitError
 
 _MAX_DEPTH = 64
 
@@ -25,3 +28,22 @@ def jsonable(value: Any, depth: int = 0) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
+
+
+def number(value: float | None) -> float | None:
+    """JSON-safe: inf / nan become None (a status field says what happened)."""
+    return None if value is None or not math.isfinite(value) else value
+
+
+def error_object(error: KernelsplitError) -> dict[str, str]:
+    """The ``error`` object of every JSON schema: the stable code and the message."""
+    return {"code": error.code, "message": error.message}
+
+
+def dumps_compact(document: Any) -> str:
+    """Strict JSON on one line: the C encoder runs only without indent (8x faster on big reports)."""
+    return json.dumps(jsonable(document), allow_nan=False, separators=(",", ":"))
+
+
+def dumps_indented(document: Any) -> str:
+    return json.dumps(jsonable(document), indent=2, allow_nan=False)

@@ -4,24 +4,34 @@ from __future__ import annotations
 
 import click
 
+from ...check.levels import FAIL_ON_LEVELS
 from ...exitcodes import ExitCode
+from ...render.check import REPORTERS
 from .. import COMMANDS
 from ..options import format_option
 from ..output import report_error
 
-FORMATS = ("text", "json", "markdown", "sarif", "github")
+
+class CheckCommand(click.Command):
+    """Lists the rules in ``--help`` from the rule registry (imported only when help is shown)."""
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from ...check.rules import RULES
+
+        super().format_help_text(ctx, formatter)
+        with formatter.section("Rules"):
+            formatter.write_dl([(rule.code, f"{rule.name}: {rule.summary}") for rule in RULES])
 
 
 @click.command(
     "check",
+    cls=CheckCommand,
     help=COMMANDS["check"]
     + """
 
 PATHS are model files, folders (searched recursively for model files, by content) and globs.
 Configuration: [tool.kernelsplit] in pyproject.toml or kernelsplit.toml, found from the current
-folder upward, or --config. Rules: KS101 non-finite, KS102 float16-overflow, KS103 abs-max,
-KS104 dead-units, KS105 untrained, KS106 spectral-norm, KS107 forget-bias, KS108 config-mismatch,
-KS109 inferred-layer, KS110 executable-layers, KS111 recurrent-untouched.
+folder upward, or --config.
 
 Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 unreadable file / usage / config
 error, 3 no model file found.""",
@@ -34,10 +44,10 @@ error, 3 no model file found.""",
     metavar="FILE",
     help="Use this pyproject.toml / kernelsplit.toml instead of searching for one.",
 )
-@format_option(FORMATS, "text")
+@format_option(tuple(REPORTERS), "text")
 @click.option(
     "--fail-on",
-    type=click.Choice(("error", "warning", "info", "none")),
+    type=click.Choice(FAIL_ON_LEVELS),
     default=None,
     help="Lowest severity that fails the run (default: config's fail-on, else error).",
 )
@@ -54,7 +64,7 @@ def command(
     from ...check.engine import run_check
     from ...config import load_config
     from ...errors import KernelsplitError
-    from ...render.check_base import reporter
+    from ...render.check import reporter
     from ..output import emit
 
     config = load_config(config_path)

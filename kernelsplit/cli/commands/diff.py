@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ...exitcodes import ExitCode
+from ...render.diff import REPORTERS
 from .. import COMMANDS
 from ..options import format_option
 from ..output import report_error
@@ -22,7 +23,7 @@ changed, a layer disappeared or a drift exceeds --max-drift, 2 unreadable file /
 )
 @click.argument("old", type=click.Path(path_type=str))
 @click.argument("new", type=click.Path(path_type=str))
-@format_option(("text", "json", "markdown", "github"), "text")
+@format_option(tuple(REPORTERS), "text")
 @click.option(
     "--max-drift",
     type=click.FloatRange(min=0.0),
@@ -51,7 +52,7 @@ def command(
     from ...api import try_open
     from ...config import load_config
     from ...model import Artifact, Failure
-    from ...render.diff_base import reporter
+    from ...render.diff import reporter
     from ..output import emit
 
     config = load_config(config_path)

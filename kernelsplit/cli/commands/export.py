@@ -6,11 +6,8 @@ import click
 
 from ...exitcodes import ExitCode
 from .. import COMMANDS
-from ..options import selection_options
+from ..options import RegistryChoice, selection_options
 from ..output import report_warning
-
-FORMATS = ("npy", "npz", "csv", "json", "safetensors")
-LAYOUTS = ("keras", "pytorch", "onnx")
 
 
 @click.command(
@@ -30,12 +27,18 @@ The output folder appears only when complete; existing exports are replaced only
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=RegistryChoice("kernelsplit.export", "FORMATS"),
     default="npy",
     show_default=True,
     help="File format (npz/safetensors: one file per layer; others: one file per array).",
 )
-@click.option("--layout", type=click.Choice(LAYOUTS), default="keras", show_default=True, help="Array layout.")
+@click.option(
+    "--layout",
+    type=RegistryChoice("kernelsplit.export", "LAYOUTS"),
+    default="keras",
+    show_default=True,
+    help="Array layout.",
+)
 @click.option(
     "-o",
     "--output",

@@ -6,6 +6,7 @@ import click
 
 from ...errors import UsageError
 from ...exitcodes import ExitCode
+from ...render.inspect import REPORTERS
 from .. import COMMANDS
 from ..options import expand_globs, format_option, paths_argument, selection_options
 from ..output import report_error
@@ -16,7 +17,7 @@ COMMANDS_HELP = COMMANDS["inspect"]
 @click.command("inspect", help=COMMANDS_HELP)
 @paths_argument
 @selection_options
-@format_option(("text", "json"), "text")
+@format_option(tuple(REPORTERS), "text")
 def command(
     paths: tuple[str, ...], layers: tuple[str, ...], gates: tuple[str, ...], parts: tuple[str, ...], output_format: str
 ) -> ExitCode:
@@ -27,11 +28,9 @@ def command(
 
     selection = Selection(layers, gates, parts)
     selection.validate()
-    if output_format == "json":
-        from ...render.inspect_json import JsonReporter as Reporter
-    else:
-        from ...render.inspect_table import TextReporter as Reporter
-    reporter = Reporter()
+    from ...render.inspect import reporter as make_reporter
+
+    reporter = make_reporter(output_format)
     failed = False
     matched = 0
     any_layers = False

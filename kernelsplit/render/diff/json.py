@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import IO, Any
 
-from .._version import __version__
-from ..analysis.diff import DiffReport, LayerDiff, TensorDiff
-from .diff_base import number
-from .jsonutil import jsonable
+from ..._version import __version__
+from ...analysis.diff import DiffReport, LayerDiff, TensorDiff
+from ..jsonutil import dumps_indented, jsonable, number
+from . import DiffReporter
 
 SCHEMA = "kernelsplit.diff/1"
 
@@ -64,8 +63,8 @@ def report_dict(report: DiffReport) -> dict[str, Any]:
     }
 
 
-class JsonDiffReporter:
+class DiffJsonReporter(DiffReporter):
     name = "json"
 
     def write(self, report: DiffReport, stream: IO[str]) -> None:
-        stream.write(json.dumps(jsonable(report_dict(report)), indent=2, allow_nan=False) + "\n")
+        stream.write(dumps_indented(report_dict(report)) + "\n")

@@ -4,27 +4,14 @@ from __future__ import annotations
 
 from typing import IO
 
-from ..check.engine import CheckReport
-from .check_base import display_path
+from ...check.engine import CheckReport
+from ..github import annotation
+from . import CheckReporter
 
 _LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 
 
-def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def annotation(level: str, path: str, title: str, message: str) -> str:
-    return (
-        f"::{level} file={escape_property(display_path(path))},title={escape_property(title)}::{escape_data(message)}"
-    )
-
-
-class GithubReporter:
+class CheckGithubReporter(CheckReporter):
     name = "github"
 
     def write(self, report: CheckReport, stream: IO[str]) -> None:

@@ -5,14 +5,13 @@ Additive changes keep the version; renaming or removing a field bumps it.
 
 from __future__ import annotations
 
-import json
 from typing import IO, Any
 
-from .._version import __version__
-from ..check.engine import CheckReport
-from ..check.rules import RULES, Finding
-from .inspect_json import error_object
-from .jsonutil import jsonable
+from ..._version import __version__
+from ...check.engine import CheckReport
+from ...check.rules import Finding
+from ..jsonutil import dumps_indented, error_object
+from . import CheckReporter
 
 SCHEMA = "kernelsplit.check/1"
 
@@ -36,19 +35,18 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
 
 def report_dict(report: CheckReport) -> dict[str, Any]:
     config = report.config
-    rules = []
-    for rule in RULES:
-        rules.append(
-            {
-                "code": rule.code,
-                "name": rule.name,
-                "summary": rule.summary,
-                "default_severity": rule.default_severity,
-                "severity": config.severity.get(rule.code, rule.default_severity),
-                "enabled": rule.code not in config.ignore,
-                "thresholds": {t.key: config.thresholds.get(t.key, t.default) for t in rule.thresholds},
-            }
-        )
+    rules = [
+        {
+            "code": s.rule.code,
+            "name": s.rule.name,
+            "summary": s.rule.summary,
+            "default_severity": s.rule.default_severity,
+            "severity": s.severity,
+            "enabled": s.enabled,
+            "thresholds": s.thresholds,
+        }
+        for s in report.settings
+    ]
     artifacts = [
         {"path": a.path, "format": a.format, "keras_version": a.keras_version, "layers": len(a.layers), "error": None}
         for a in report.artifacts
@@ -75,8 +73,8 @@ def report_dict(report: CheckReport) -> dict[str, Any]:
     }
 
 
-class JsonReporter:
+class CheckJsonReporter(CheckReporter):
     name = "json"
 
     def write(self, report: CheckReport, stream: IO[str]) -> None:
-        stream.write(json.dumps(jsonable(report_dict(report)), indent=2, allow_nan=False) + "\n")
+        stream.write(dumps_indented(report_dict(report)) + "\n")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import IO
 
-from ..analysis.diff import DiffReport
-from .check_base import display_path
-from .console import make_console
-from .diff_base import describe_change, fmt
+from ...analysis.diff import DiffReport, DiffVerdict
+from ..console import make_console
+from ..paths import display_path
+from . import DiffReporter, describe_change, fmt
 
 _STYLE = {
     "identical": "green",
@@ -18,7 +18,7 @@ _STYLE = {
 }
 
 
-class TextDiffReporter:
+class DiffTextReporter(DiffReporter):
     name = "text"
 
     def write(self, report: DiffReport, stream: IO[str]) -> None:
@@ -44,13 +44,13 @@ class TextDiffReporter:
                 table.add_row(
                     escape(layer.name),
                     f"[{_STYLE.get(t.status, style)}]{t.status}[/]",
-                    f"{t.part}\\[{t.gate}]",
+                    escape(t.block),
                     escape(what),
                     fmt(t.relative_change),
                     fmt(t.max_abs_change),
                 )
         console.print(table)
-        if report.identical:
+        if report.verdict == DiffVerdict.IDENTICAL:
             console.print("[green]identical[/]: every gate block has the same digest")
         for reason in report.breaking:
             console.print(f"[bold red]breaking[/]: {escape(reason)}")

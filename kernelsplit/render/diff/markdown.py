@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import IO
 
-from ..analysis.diff import DiffReport
-from .check_base import display_path
-from .check_markdown import cell
-from .diff_base import describe_change, fmt
+from ...analysis.diff import DiffReport, DiffVerdict
+from ..markdown import cell
+from ..paths import display_path
+from . import DiffReporter, describe_change, fmt
+
+_TITLE = {DiffVerdict.IDENTICAL: "identical", DiffVerdict.CHANGED: "changed", DiffVerdict.BREAKING: "breaking changes"}
 
 
 def render(report: DiffReport) -> str:
     old, new = display_path(report.old.path), display_path(report.new.path)
-    verdict = "identical" if report.identical else ("breaking changes" if report.breaking else "changed")
+    verdict = _TITLE[report.verdict]
     lines = [f"## kernelsplit diff: {verdict}", "", f"`{cell(old)}` → `{cell(new)}`", ""]
     if report.breaking:
         lines += ["**Breaking:**", ""] + [f"- {cell(r)}" for r in report.breaking] + [""]
@@ -28,13 +30,13 @@ def render(report: DiffReport) -> str:
                 continue
             what = describe_change(t)
             lines.append(
-                f"| {cell(layer.name)} | changed | {t.part}[{t.gate}] | {cell(what)} | "
+                f"| {cell(layer.name)} | changed | {t.block} | {cell(what)} | "
                 f"{fmt(t.relative_change)} | {fmt(t.max_abs_change)} |"
             )
     return "\n".join(lines) + "\n"
 
 
-class MarkdownDiffReporter:
+class DiffMarkdownReporter(DiffReporter):
     name = "markdown"
 
     def write(self, report: DiffReport, stream: IO[str]) -> None:

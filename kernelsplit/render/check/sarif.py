@@ -8,17 +8,16 @@ docstring as ``fullDescription``; artifact URIs are relative to the working fold
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
-from .._version import __version__
-from ..check.engine import CheckReport
-from ..check.rules import RULES
-from .check_base import display_path
-from .jsonutil import jsonable
+from ..._version import __version__
+from ...check.engine import CheckReport
+from ..jsonutil import dumps_indented
+from ..paths import display_path
+from . import CheckReporter
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -33,28 +32,20 @@ def artifact_location(path: str) -> dict[str, str]:
 
 
 def sarif_dict(report: CheckReport) -> dict[str, Any]:
-    config = report.config
-    rules = []
-    for rule in RULES:
-        rules.append(
-            {
-                "id": rule.code,
-                "name": "".join(w.capitalize() for w in rule.name.split("-")),
-                "shortDescription": {"text": rule.summary},
-                "fullDescription": {"text": rule.description()},
-                "help": {"text": rule.description()},
-                "helpUri": f"{INFORMATION_URI}-{rule.code.lower()}",
-                "defaultConfiguration": {
-                    "level": _LEVEL[config.severity.get(rule.code, rule.default_severity)],
-                    "enabled": rule.code not in config.ignore,
-                },
-                "properties": {
-                    "kernelsplit-name": rule.name,
-                    "thresholds": {t.key: config.thresholds.get(t.key, t.default) for t in rule.thresholds},
-                },
-            }
-        )
-    index = {rule.code: i for i, rule in enumerate(RULES)}
+    rules = [
+        {
+            "id": s.rule.code,
+            "name": "".join(w.capitalize() for w in s.rule.name.split("-")),
+            "shortDescription": {"text": s.rule.summary},
+            "fullDescription": {"text": s.rule.description()},
+            "help": {"text": s.rule.description()},
+            "helpUri": f"{INFORMATION_URI}-{s.rule.code.lower()}",
+            "defaultConfiguration": {"level": _LEVEL[s.severity], "enabled": s.enabled},
+            "properties": {"kernelsplit-name": s.rule.name, "thresholds": s.thresholds},
+        }
+        for s in report.settings
+    ]
+    index = {s.rule.code: i for i, s in enumerate(report.settings)}
     paths = [a.path for a in report.artifacts] + [p for p, _ in report.errors]
     artifact_index = {p: i for i, p in enumerate(dict.fromkeys(paths))}
     results = []
@@ -63,7 +54,7 @@ def sarif_dict(report: CheckReport) -> dict[str, Any]:
             "physicalLocation": {"artifactLocation": {**artifact_location(f.path), "index": artifact_index[f.path]}}
         }
         if f.layer is not None:
-            name = f.layer + (f"/{f.part}[{f.gate}]" if f.part and f.gate else (f"/{f.part}" if f.part else ""))
+            name = f.layer + (f"/{f.block}" if f.block else "")
             location["logicalLocations"] = [{"fullyQualifiedName": name, "kind": "member"}]
         result: dict[str, Any] = {
             "ruleId": f.code,
@@ -112,8 +103,8 @@ def sarif_dict(report: CheckReport) -> dict[str, Any]:
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-class SarifReporter:
+class CheckSarifReporter(CheckReporter):
     name = "sarif"
 
     def write(self, report: CheckReport, stream: IO[str]) -> None:
-        stream.write(json.dumps(jsonable(sarif_dict(report)), indent=2, allow_nan=False) + "\n")
+        stream.write(dumps_indented(sarif_dict(report)) + "\n")

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from typing import IO
 
-from ..check.engine import CheckReport
-from .check_base import display_path
+from ...check.engine import CheckReport, Verdict
+from ..markdown import cell
+from ..paths import display_path
+from . import CheckReporter
 
 _ICON = {"error": "❌ error", "warning": "⚠️ warning", "info": "ℹ️ info"}
-
-
-def cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+_STATUS = {
+    Verdict.PASSED: "passed",
+    Verdict.FAILED: "failed",
+    Verdict.UNREADABLE: "could not read every file",
+    Verdict.NO_INPUT: "found no model file",
+}
 
 
 def render(report: CheckReport) -> str:
     counts = report.counts
-    status = {0: "passed", 1: "failed", 2: "could not read every file", 3: "found no model file"}
     lines = [
-        f"## kernelsplit check: {status[report.exit_code]}",
+        f"## kernelsplit check: {_STATUS[report.verdict]}",
         "",
         f"{len(report.artifacts)} artifact(s) checked; **{counts['error']}** error(s), "
         f"**{counts['warning']}** warning(s), {counts['info']} info; failing at `{report.fail_on}`.",
@@ -27,10 +30,9 @@ def render(report: CheckReport) -> str:
     if report.findings:
         lines += ["| severity | rule | artifact | layer | part[gate] | message |", "|---|---|---|---|---|---|"]
         for f in report.findings:
-            where = f"{f.part}[{f.gate}]" if f.part and f.gate else (f.part or "")
             lines.append(
                 f"| {_ICON[f.severity]} | `{f.code}` {f.rule} | `{cell(display_path(f.path))}` | "
-                f"{cell(f.layer or '')} | {cell(where)} | {cell(f.detail)} |"
+                f"{cell(f.layer or '')} | {cell(f.block)} | {cell(f.detail)} |"
             )
         lines.append("")
     if report.errors:
@@ -40,7 +42,7 @@ def render(report: CheckReport) -> str:
     return "\n".join(lines)
 
 
-class MarkdownReporter:
+class CheckMarkdownReporter(CheckReporter):
     name = "markdown"
 
     def write(self, report: CheckReport, stream: IO[str]) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import IO, Any
 
-from ..layouts import CELL_LAYOUTS
-from ..model import Artifact, Failure, GateTensor, RecurrentLayer
+from ...layouts import CELL_LAYOUTS
+from ...model import Artifact, Failure, GateTensor, RecurrentLayer
+from . import InspectReporter
 
 
 def _num(value: float | int | None) -> str:
@@ -26,12 +27,15 @@ def _stored_at(tensors: list[GateTensor]) -> list[str]:
     return [f"{part}: {', '.join(found)}" for part, found in paths.items()]
 
 
-class TextReporter:
+class InspectTextReporter(InspectReporter):
     """Prints each artifact as soon as it is read, so a batch run holds one model at a time."""
 
-    def __init__(self, file: IO[str] | None = None) -> None:
-        from .console import make_console
+    name = "text"
 
+    def __init__(self, file: IO[str] | None = None) -> None:
+        from ..console import make_console
+
+        super().__init__(file)
         self.console = make_console(file)
 
     def add(self, artifact: Artifact | Failure, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> None:
@@ -65,9 +69,6 @@ class TextReporter:
             console.print(table, crop=False)
             console.width = width
         console.print()
-
-    def finish(self) -> None:
-        """Nothing is buffered."""
 
 
 def _table(layer: RecurrentLayer, tensors: list[GateTensor], table_cls: Any) -> Any:

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import IO
 
-from ..analysis.diff import DiffReport
-from .check_github import annotation
+from ...analysis.diff import DiffReport, DiffVerdict
+from ..github import annotation
+from . import DiffReporter
 
 
-class GithubDiffReporter:
+class DiffGithubReporter(DiffReporter):
     name = "github"
 
     def write(self, report: DiffReport, stream: IO[str]) -> None:
         for reason in report.breaking:
             stream.write(annotation("error", report.new.path, "kernelsplit diff", reason) + "\n")
         changed = sum(layer.status == "changed" for layer in report.layers)
-        stream.write(
-            f"kernelsplit diff: {'identical' if report.identical else f'{changed} layer(s) changed'}, "
-            f"{len(report.breaking)} breaking change(s)\n"
-        )
+        summary = "identical" if report.verdict == DiffVerdict.IDENTICAL else f"{changed} layer(s) changed"
+        stream.write(f"kernelsplit diff: {summary}, {len(report.breaking)} breaking change(s)\n")

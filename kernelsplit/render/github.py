@@ -1,0 +1,19 @@
+"""GitHub Actions workflow commands (``::error file=...::message``), shared by check and diff."""
+
+from __future__ import annotations
+
+from .paths import display_path
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(level: str, path: str, title: str, message: str) -> str:
+    return (
+        f"::{level} file={escape_property(display_path(path))},title={escape_property(title)}::{escape_data(message)}"
+    )
