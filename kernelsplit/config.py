@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -74,9 +75,9 @@ class Config:
 
 
 def _toml_loads(text: str, path: Path) -> dict[str, Any]:
-    try:
-        import tomllib  # Python >= 3.11
-    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
         try:
             import tomli as tomllib  # declared for python_version < '3.11' in pyproject.toml
         except ModuleNotFoundError:
@@ -84,9 +85,10 @@ def _toml_loads(text: str, path: Path) -> dict[str, Any]:
                 f"{path}: reading TOML configuration needs Python >= 3.11 or the 'tomli' package"
             ) from None
     try:
-        return tomllib.loads(text)
+        data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: malformed TOML: {exc}") from None
+    return data
 
 
 def _read_table(path: Path) -> dict[str, Any] | None:
@@ -107,6 +109,8 @@ def _read_table(path: Path) -> dict[str, Any] | None:
     if table is not None:
         if set(data) != {"tool"} or set(tool) != {"kernelsplit"}:
             raise ConfigError(f"{path}: use either top-level keys or one [tool.kernelsplit] table")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [tool.kernelsplit] must be a table")
         return table
     return data
 

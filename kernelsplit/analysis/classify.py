@@ -291,14 +291,12 @@ def _per_gate_layout(
     for letter in "WUb":
         shapes = set()
         for gate in CELL_LAYOUTS[kind].gates:
-            tensor = by_role.get((letter, gate))
-            if tensor is None:
+            block = by_role.get((letter, gate))
+            if block is None:
                 raise CorruptFileError(f"layer {name}: no {letter}_{gate} tensor among its weights")
-            shape = tuple(tensor.shape[i] for i in KERAS1_TH_TO_TF) if th and letter != "b" else tensor.shape
+            shape = tuple(block.shape[i] for i in KERAS1_TH_TO_TF) if th and letter != "b" else block.shape
             if shape[-1] != units:
-                raise CorruptFileError(
-                    f"layer {name}: {tensor.source} has shape {tensor.shape}, expected {units} units"
-                )
+                raise CorruptFileError(f"layer {name}: {block.source} has shape {block.shape}, expected {units} units")
             shapes.add(shape)
         if len(shapes) > 1:
             raise CorruptFileError(f"layer {name}: its {letter} arrays differ in shape ({sorted(shapes)})")

@@ -46,7 +46,7 @@ class KernelsplitGroup(click.Group):
         command: click.Command = importlib.import_module(_command_module(cmd_name)).command
         return command
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         kwargs.setdefault("prog_name", "kernelsplit")
         sys.exit(_run(lambda: super(KernelsplitGroup, self).main(*args, **kwargs)))

@@ -65,7 +65,7 @@ def format_option(choices: tuple[str, ...], default: str) -> Callable[[F], F]:
     )
 
 
-class RegistryChoice(click.Choice):  # type: ignore[type-arg]
+class RegistryChoice(click.Choice):
     """A choice whose values are a registry's keys, looked up only when click needs them.
 
     The registries of export layouts and file formats import numpy; ``kernelsplit --help`` must not.
@@ -75,7 +75,7 @@ class RegistryChoice(click.Choice):  # type: ignore[type-arg]
         super().__init__(())
         self._where = (module, attribute)
 
-    @property  # type: ignore[override]
+    @property
     def choices(self) -> tuple[str, ...]:
         module, attribute = self._where
         return tuple(getattr(importlib.import_module(module), attribute))

@@ -181,8 +181,25 @@ def export_artifact(
     return ExportResult(output=target, manifest=document, groups=groups, refused=refused)
 
 
-def export(source: str | os.PathLike[str], **options: Any) -> ExportResult:
-    """Open ``source`` with kernelsplit and export it; options as :func:`export_artifact`."""
+def export(
+    source: str | os.PathLike[str],
+    *,
+    out: str | os.PathLike[str] | None = None,
+    layout: str = "keras",
+    fmt: str = "npy",
+    selection: Selection | None = None,
+    force: bool = False,
+    skip_unsupported: bool = False,
+) -> ExportResult:
+    """Open ``source`` with kernelsplit and export it (the arguments are those of :func:`export_artifact`)."""
     from ..api import open_artifact
 
-    return export_artifact(open_artifact(source), **options)
+    return export_artifact(
+        open_artifact(source),
+        out=out,
+        layout=layout,
+        fmt=fmt,
+        selection=selection,
+        force=force,
+        skip_unsupported=skip_unsupported,
+    )

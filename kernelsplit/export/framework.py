@@ -2,7 +2,7 @@
 
 Both frameworks fix the activations (sigmoid gates, tanh candidate/output; ``nn.RNN`` and ONNX
 ``RNN`` take tanh, ``nn.RNN`` also relu), have no ConvLSTM, and pack a Bidirectional's two
-directions into one module/node. Facts: /work/shared/FORMATS.md §4.
+directions into one module/node. Facts: docs/formats.md, "Other frameworks".
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ExportRefusedError
 from ..model import GateTensor, RecurrentLayer
 from .base import ExportedArray, ExportGroup, Refusal
 
@@ -186,7 +187,7 @@ def array(
 def layer_dtype(layer: RecurrentLayer) -> str:
     dtypes = {t.dtype for t in layer.tensors}
     if len(dtypes) != 1:
-        raise ValueError(f"{layer.name}: mixed dtypes {sorted(dtypes)}")
+        raise ExportRefusedError(f"{layer.name}: its parts are stored in different dtypes {sorted(dtypes)}")
     return dtypes.pop()
 
 

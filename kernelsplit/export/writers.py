@@ -19,7 +19,7 @@ import io
 import json
 import struct
 from pathlib import Path
-from typing import BinaryIO, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 import numpy as np
 
@@ -63,7 +63,8 @@ class NpzWriter(Writer):
 
     def write(self, path: Path, arrays: list[ExportedArray]) -> None:
         with path.open("wb") as handle:
-            np.savez(handle, **{a.name: _values(a) for a in arrays})
+            named: dict[str, Any] = {a.name: _values(a) for a in arrays}
+            np.savez(handle, **named)
 
 
 class _TextWriter(Writer):
@@ -148,8 +149,8 @@ def write_safetensors(
     buffer = io.BytesIO()
     for name in sorted(tensors):
         stored, dtype = tensors[name]
-        data = np.ascontiguousarray(stored)
-        data = data.astype(data.dtype.newbyteorder("<"), copy=False).tobytes()
+        contiguous = np.ascontiguousarray(stored)
+        data = contiguous.astype(contiguous.dtype.newbyteorder("<"), copy=False).tobytes()
         begin = buffer.tell()
         buffer.write(data)
         header[name] = {

@@ -11,6 +11,8 @@ by their shapes.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..base import ReadResult, StoredTensor, WeightGroup
@@ -76,7 +78,8 @@ def _bind_with_metadata(contents: SavedModelContents, result: ReadResult) -> Non
         class_name = node.metadata.get("class_name")
         if class_name not in _RECURRENT:
             continue
-        config = node.metadata.get("config") if isinstance(node.metadata.get("config"), dict) else {}
+        stored_config = node.metadata.get("config")
+        config: dict[str, Any] = stored_config if isinstance(stored_config, dict) else {}
         name = str(node.metadata.get("name") or config.get("name") or node.path[-1])
         direction = None
         if node.path and node.path[-1] in ("forward_layer", "backward_layer"):
@@ -91,7 +94,8 @@ def _bind_with_metadata(contents: SavedModelContents, result: ReadResult) -> Non
             cell = owner.cell
             if cell is None:
                 continue
-            found = [by_path[(*cell.object_path, role)] for role in _ROLES if (*cell.object_path, role) in by_path]
+            keys = [(*cell.object_path, role) for role in _ROLES]
+            found = [by_path[key] for key in keys if key in by_path]
             if not found:
                 result.notes.append(f"layer {cell.name}: no variables at {'/'.join(cell.object_path)}")
                 continue

@@ -37,18 +37,20 @@ _BITS = np.arange(32, dtype=np.uint32)
 def _apply(matrix: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Apply a GF(2) 32x32 operator (its 32 column images, uint32) to a vector of CRC states."""
     bits = (values[:, None] >> _BITS) & np.uint32(1)
-    return np.bitwise_xor.reduce(np.where(bits.astype(bool), matrix[None, :], np.uint32(0)), axis=1)
+    applied: np.ndarray = np.bitwise_xor.reduce(np.where(bits.astype(bool), matrix[None, :], np.uint32(0)), axis=1)
+    return applied
 
 
 @lru_cache(maxsize=1)
 def _one_zero_byte() -> np.ndarray:
     basis = (np.uint32(1) << _BITS).astype(np.uint32)
-    return (_table()[basis & np.uint32(0xFF)] ^ (basis >> np.uint32(8))).astype(np.uint32)
+    operator: np.ndarray = (_table()[basis & np.uint32(0xFF)] ^ (basis >> np.uint32(8))).astype(np.uint32)
+    return operator
 
 
 def _shift_operator(nbytes: int) -> np.ndarray:
     """The operator mapping a CRC state to the state after ``nbytes`` zero bytes."""
-    result = (np.uint32(1) << _BITS).astype(np.uint32)  # identity
+    result: np.ndarray = (np.uint32(1) << _BITS).astype(np.uint32)  # identity
     square = _one_zero_byte()
     while nbytes:
         if nbytes & 1:

@@ -145,7 +145,8 @@ def _parse_shape(value: memoryview, what: str) -> tuple[int, ...]:
 
 
 def _parse_entry(key: str, value: memoryview, what: str) -> BundleEntry:
-    dtype_enum, shape, shard_id, offset, size = 0, (), 0, 0, 0
+    dtype_enum, shard_id, offset, size = 0, 0, 0, 0
+    shape: tuple[int, ...] = ()
     crc: int | None = None
     sliced = False
     where = f"{what}: entry {key!r}"

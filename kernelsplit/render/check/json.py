@@ -47,7 +47,7 @@ def report_dict(report: CheckReport) -> dict[str, Any]:
         }
         for s in report.settings
     ]
-    artifacts = [
+    artifacts: list[dict[str, Any]] = [
         {"path": a.path, "format": a.format, "keras_version": a.keras_version, "layers": len(a.layers), "error": None}
         for a in report.artifacts
     ]
