@@ -94,6 +94,9 @@ class Origin(StrEnum):
 
 T = TypeVar("T")
 
+#: float64 weights near 1e200 would overflow sums of squares: statistics rescale above this.
+_RESCALE_ABOVE = 1e100
+
 
 @dataclass(frozen=True)
 class Fact(Generic[T]):
@@ -147,6 +150,38 @@ class TensorStats:
     def as_dict(self) -> dict[str, float | int | None]:
         return asdict(self)
 
+    @classmethod
+    def of(cls, array: np.ndarray) -> TensorStats:
+        """min/max/mean/std/abs_max/l2 over the finite values; ``zeros`` is the share of exact zeros.
+
+        NaN and Inf are counted, not propagated, so one bad weight does not hide the rest.
+        """
+        values = np.asarray(array, dtype=np.float64).reshape(-1)
+        size = values.size
+        finite_mask = np.isfinite(values)
+        nan = int(np.isnan(values).sum())
+        inf = int(size - nan - int(finite_mask.sum()))
+        finite = values if nan == 0 and inf == 0 else values[finite_mask]
+        if finite.size == 0:
+            return cls(None, None, None, None, None, None, zeros=0.0, nan=nan, inf=inf)
+        low = float(finite.min())
+        high = float(finite.max())
+        abs_max = max(abs(low), abs(high))
+        # float64 weights near 1e200 would overflow sums of squares: compute on a rescaled copy.
+        scale = abs_max if abs_max > _RESCALE_ABOVE else 1.0
+        scaled = finite / scale if scale != 1.0 else finite
+        return cls(
+            min=low,
+            max=high,
+            mean=float(scaled.mean()) * scale,
+            std=float(scaled.std()) * scale,
+            abs_max=abs_max,
+            l2=float(np.sqrt(np.dot(scaled, scaled))) * scale,
+            zeros=float(np.count_nonzero(finite == 0.0)) / size,
+            nan=nan,
+            inf=inf,
+        )
+
 
 def array_sha256(array: np.ndarray) -> str:
     """Digest of the bytes in the stored dtype, C order, little-endian: no arithmetic on values."""
@@ -193,9 +228,7 @@ class GateTensor:
 
     @cached_property
     def stats(self) -> TensorStats:
-        from .analysis.stats import tensor_stats
-
-        return tensor_stats(self.array)
+        return TensorStats.of(self.array)
 
 
 @dataclass(frozen=True)

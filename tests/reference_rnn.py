@@ -3,7 +3,7 @@
 Weights come in as ``{part: {gate: block}}`` (parts ``kernel``, ``recurrent_kernel``, ``bias`` and,
 for GRU reset_after=True, ``recurrent_bias``; gates as in kernelsplit.layouts), never as fused
 tensors, so a test built on this checks kernelsplit's split and not just a re-concatenation.
-Equations: /work/shared/FORMATS.md §6 (cells), §3.4 (ConvLSTM); Keras math is ``x @ W``.
+Equations: docs/formats.md, "Cell equations" and "ConvLSTM"; Keras math is ``x @ W``.
 """
 
 from __future__ import annotations

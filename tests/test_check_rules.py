@@ -16,9 +16,9 @@ import pytest
 from conftest import FIXTURES, REALWORLD, needs_shared
 
 import kernelsplit
+from kernelsplit.check.config import Config
 from kernelsplit.check.engine import check_artifact, run_check
 from kernelsplit.check.rules import RULES, recurrent_at_orthogonal_init
-from kernelsplit.config import Config
 
 RULES_DIR = FIXTURES / "rules"
 EXPECTED = json.loads((RULES_DIR / "expected.json").read_text())

@@ -128,7 +128,7 @@ def test_quoted_globs_expand_like_check() -> None:
 def test_lambda_bytecode_that_would_write_a_file_is_never_run(tmp_path: Path) -> None:
     """Plant Lambda bytecode with a side effect, as Keras's func_dump stores it, then inspect.
 
-    tf-keras 2.21's load_model would marshal.loads and call it (FORMATS.md §7); kernelsplit must
+    tf-keras 2.21's load_model would marshal.loads and call it (docs/formats.md, "Hostile files"); kernelsplit must
     only list the layer.
     """
     import base64

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._compat import StrEnum
-from ..config import Config
 from ..errors import KernelsplitError, NotAModelError, NotFoundError, RuleFailure
 from ..exitcodes import ExitCode
 from ..model import Artifact, Failure
 from ..readers import is_artifact_dir, looks_like_model_file
+from .config import Config
 from .levels import LEVEL_RANK, Severity
 from .rules import RULES, Finding, Rule, RuleContext
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from .._version import __version__
 from ..analysis.select import Selection
+from ..jsonutil import jsonable
 from ..model import Artifact
-from ..render.jsonutil import jsonable
 from .base import ExportedArray, ExportGroup, Refusal
 
 SCHEMA = "kernelsplit.export-manifest/1"

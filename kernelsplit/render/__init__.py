@@ -2,7 +2,7 @@
 
 Each command's package holds its reporter base class and its registry (format name -> reporter,
 imported only when used); the command line takes its ``--format`` choices from that registry.
-Helpers shared by several formats live here: ``console`` (rich consoles), ``paths``, ``jsonutil``,
+Helpers shared by several formats live here: ``console`` (rich consoles), ``paths``,
 ``github`` (workflow-command escaping) and ``markdown`` (table cells).
 """
 

@@ -61,8 +61,8 @@ error, 3 no model file found.""",
 def command(
     paths: tuple[str, ...], config_path: str | None, output_format: str, fail_on: str | None, output: str | None
 ) -> ExitCode:
+    from ...check.config import load_config
     from ...check.engine import run_check
-    from ...config import load_config
     from ...errors import KernelsplitError
     from ...render.check import reporter
     from ..output import emit

@@ -50,7 +50,7 @@ def command(
 ) -> ExitCode:
     from ...analysis.diff import diff_artifacts
     from ...api import try_open
-    from ...config import load_config
+    from ...check.config import load_config
     from ...model import Artifact, Failure
     from ...render.diff import reporter
     from ..output import emit

@@ -388,7 +388,7 @@ def walk_container(model: LayerConfig, display: str, v3_path: str, trainable: bo
     counter = _Counter()
     sublayers = model.sublayers or []
     if model.class_name == "Sequential" and sublayers and sublayers[0].class_name == "InputLayer":
-        sublayers = sublayers[1:]  # Sequential.layers omits its InputLayer (FORMATS.md §1.2)
+        sublayers = sublayers[1:]  # Sequential.layers omits its InputLayer (docs/formats.md)
     for sub in sublayers:
         path = (
             f"{v3_path}/layers/{counter(snake_case(sub.class_name))}"

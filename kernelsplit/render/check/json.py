@@ -10,7 +10,7 @@ from typing import IO, Any
 from ..._version import __version__
 from ...check.engine import CheckReport
 from ...check.rules import Finding
-from ..jsonutil import dumps_indented, error_object
+from ...jsonutil import dumps_indented, error_object
 from . import CheckReporter
 
 SCHEMA = "kernelsplit.check/1"

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from ..._version import __version__
 from ...check.engine import CheckReport
-from ..jsonutil import dumps_indented
+from ...jsonutil import dumps_indented
 from ..paths import display_path
 from . import CheckReporter
 

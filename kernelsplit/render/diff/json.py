@@ -7,7 +7,7 @@ from typing import IO, Any
 
 from ..._version import __version__
 from ...analysis.diff import DiffReport, LayerDiff, TensorDiff
-from ..jsonutil import dumps_indented, jsonable, number
+from ...jsonutil import dumps_indented, jsonable, number
 from . import DiffReporter
 
 SCHEMA = "kernelsplit.diff/1"

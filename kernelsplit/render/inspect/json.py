@@ -9,8 +9,8 @@ import sys
 from typing import IO, Any
 
 from ..._version import __version__
+from ...jsonutil import dumps_compact, error_object, jsonable
 from ...model import Artifact, Failure, GateTensor, RecurrentLayer
-from ..jsonutil import dumps_compact, error_object, jsonable
 from . import InspectReporter
 
 SCHEMA = "kernelsplit.inspect/1"

@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from ..errors import KernelsplitError
+from .errors import KernelsplitError
 
 _MAX_DEPTH = 64
 

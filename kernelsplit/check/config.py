@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .check.levels import FAIL_ON_LEVELS, SEVERITIES, Severity
-from .errors import ConfigError
+from ..errors import ConfigError
+from .levels import FAIL_ON_LEVELS, SEVERITIES, Severity
 
 
 @dataclass
@@ -128,7 +128,7 @@ def _discover(start: Path | None) -> tuple[Path, dict[str, Any]] | None:
 
 
 def _rule_code(key: str, path: Path, where: str) -> str:
-    from .check.rules import resolve_rule
+    from .rules import resolve_rule
 
     rule = resolve_rule(key) if isinstance(key, str) else None
     if rule is None:
@@ -151,7 +151,7 @@ def _number(value: Any, path: Path, where: str) -> float:
 
 
 def parse_config(table: dict[str, Any], path: Path) -> Config:
-    from .check.rules import THRESHOLDS
+    from .rules import THRESHOLDS
 
     config = Config(path=path)
     known = {"fail-on", "ignore", "severity", "thresholds", "per-path-ignores", "diff"}
