@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, REALWORLD, needs_shared
+from support.paths import FIXTURES, REALWORLD, needs_shared
 
 import kernelsplit
 from kernelsplit.check.config import Config

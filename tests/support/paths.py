@@ -1,4 +1,5 @@
-"""Shared test paths. ``../shared`` exists on the team's machines and in CI, not on a stranger's."""
+"""Every path the tests use, defined once. ``../shared`` exists on the team's machines and in CI,
+not on a stranger's: tests that need it are marked ``needs_shared`` and skip with the reason."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
+SCHEMAS = REPO / "kernelsplit" / "schemas"
 SHARED = REPO.parent / "shared"
 REALWORLD = SHARED / "realworld"
 

@@ -8,24 +8,13 @@ Bidirectional as one ``direction="bidirectional"`` node and go_backwards as ``di
 from __future__ import annotations
 
 import pathlib
-import sys
 from typing import Any
 
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-
-from test_export_common import (
-    _find_layer,
-    _open,
-    _oracle,
-    cached_exporter,
-    group_arrays,
-    group_of,
-    record_cases,
-)
-from test_forward_pass import ATOL
+from support.exporting import FAMILIES, cached_exporter, group_arrays, group_of
+from support.fixtures import ATOL, find_layer, open_cached, oracle, record_cases
+from support.paths import FIXTURES
 
 onnx = pytest.importorskip("onnx")
 helper = onnx.helper
@@ -79,12 +68,12 @@ def run_record(
     manifest: dict[str, Any],
     fmt: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    art = _open(str(folder / entry["path"]))
-    oracle = _oracle(str(folder / model["oracle"]))
-    x = oracle[f"{record['key']}/input"].astype(np.float32)
-    want = oracle[f"{record['key']}/output"]
+    art = open_cached(str(folder / entry["path"]))
+    keras_io = oracle(str(folder / model["oracle"]))
+    x = keras_io[f"{record['key']}/input"].astype(np.float32)
+    want = keras_io[f"{record['key']}/output"]
     if record.get("direction") in ("forward", "backward"):
-        layer = _find_layer(art, record["kernel_sha256"], record["key"])
+        layer = find_layer(art, record["kernel_sha256"], record["key"])
         group = group_of(manifest, layer.name)
         assert group["target"]["attributes"]["direction"] == "bidirectional"
         y, _ = run_node(group, group_arrays(out, manifest, group["name"], fmt), x)
@@ -95,7 +84,7 @@ def run_record(
         return (seq if record["return_sequences"] else seq[:, -1]), want
     seq = x
     for i, cell in enumerate(record.get("cells") or [record]):
-        layer = _find_layer(art, cell["kernel_sha256"], f"{record['key']}[{i}]")
+        layer = find_layer(art, cell["kernel_sha256"], f"{record['key']}[{i}]")
         group = group_of(manifest, layer.name)
         direction = group["target"]["attributes"]["direction"]
         if record["go_backwards"] and direction == "forward":  # weights-only file: go_backwards unknown
@@ -110,7 +99,7 @@ def run_record(
     return (seq if record["return_sequences"] else seq[:, -1]), want
 
 
-@pytest.mark.parametrize(("folder", "entry", "model", "record"), record_cases(onnx_supported))
+@pytest.mark.parametrize(("folder", "entry", "model", "record"), record_cases(onnx_supported, FAMILIES))
 def test_onnx_node_reproduces_keras(
     folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any], record: dict[str, Any], exported: Any
 ) -> None:
@@ -123,7 +112,7 @@ def test_onnx_node_reproduces_keras(
 
 
 def test_gru_linear_before_reset_follows_reset_after(exported: Any) -> None:
-    folder = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "keras3"
+    folder = FIXTURES / "keras3"
     _, manifest = exported(folder / "zoo.keras", "npz")
     assert group_of(manifest, "gru_ra_true")["target"]["attributes"]["linear_before_reset"] == 1
     assert group_of(manifest, "gru_ra_false")["target"]["attributes"]["linear_before_reset"] == 0
@@ -133,23 +122,23 @@ def test_gru_linear_before_reset_follows_reset_after(exported: Any) -> None:
 
 def test_wrong_linear_before_reset_would_not_match(exported: Any) -> None:
     """Negative control: the reset_after=False GRU run with linear_before_reset=1 misses Keras."""
-    folder = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "keras3"
+    folder = FIXTURES / "keras3"
     out, manifest = exported(folder / "zoo.keras", "npz")
     group = group_of(manifest, "gru_ra_false")
     wrong = {
         **group,
         "target": {**group["target"], "attributes": {**group["target"]["attributes"], "linear_before_reset": 1}},
     }
-    oracle = _oracle(str(folder / "zoo.npz"))
+    keras_io = oracle(str(folder / "zoo.npz"))
     _, y_h = run_node(
-        wrong, group_arrays(out, manifest, "gru_ra_false", "npz"), oracle["gru_ra_false/input"].astype(np.float32)
+        wrong, group_arrays(out, manifest, "gru_ra_false", "npz"), keras_io["gru_ra_false/input"].astype(np.float32)
     )
-    assert float(np.max(np.abs(y_h[0] - oracle["gru_ra_false/output"]))) > 1e-3
+    assert float(np.max(np.abs(y_h[0] - keras_io["gru_ra_false/output"]))) > 1e-3
 
 
 @pytest.mark.parametrize("fmt", ["npy", "csv", "json", "safetensors"])
 def test_onnx_from_every_format(fmt: str, exported: Any) -> None:
-    for case in record_cases(onnx_supported):
+    for case in record_cases(onnx_supported, FAMILIES):
         folder, entry, model, record = case.values
         if f"{folder.name}/{entry['path']}" != "keras3/zoo.keras":
             continue

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import pathlib
-import sys
 from typing import Any
 
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-
-from test_export_common import FORMATS, _open, do_export, file_cases, read_array
+from support.exporting import FAMILIES, FORMATS, do_export, read_array
+from support.fixtures import file_cases, open_cached
+from support.paths import FIXTURES
 
 from kernelsplit.model import array_sha256
 
@@ -29,13 +27,13 @@ ROUNDTRIP_FILES = {
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize(
     ("folder", "entry", "model"),
-    [c for c in file_cases() if f"{c.values[0].name}/{c.values[1]['path']}" in ROUNDTRIP_FILES],
+    [c for c in file_cases(families=FAMILIES) if f"{c.values[0].name}/{c.values[1]['path']}" in ROUNDTRIP_FILES],
 )
 def test_keras_layout_round_trip_is_bit_exact(
     folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any], fmt: str, tmp_path: pathlib.Path
 ) -> None:
     path = folder / entry["path"]
-    art = _open(str(path))
+    art = open_cached(str(path))
     out = tmp_path / "out"
     manifest = do_export(path, out, fmt=fmt)
     expected = {(layer.name, t.part, t.gate): t for layer in art.layers for t in layer.tensors}
@@ -57,8 +55,6 @@ def test_keras_layout_round_trip_is_bit_exact(
 
 def test_text_formats_write_shortest_exact_decimals(tmp_path: pathlib.Path) -> None:
     """csv/json hold the float64 repr of the widened value: parsing it gives the value, no rounding."""
-    from test_export_common import FIXTURES
-
     manifest = do_export(FIXTURES / "keras3" / "float16.keras", tmp_path / "csv", fmt="csv")
     record = manifest["arrays"][0]
     text = (tmp_path / "csv" / record["file"]).read_text(encoding="ascii")

@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import sys
 
 import pytest
 from click.testing import CliRunner
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-
-from test_export_common import FIXTURES, validate_manifest
+from support.exporting import validate_manifest
+from support.paths import FIXTURES
 
 from kernelsplit.cli import cli
 from kernelsplit.export import writers

@@ -18,16 +18,15 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
+from gen_legacy import write_keras1
+from support.paths import FIXTURES
+from support.paths import REALWORLD as REALWORLD_ROOT
 
 import kernelsplit
 from kernelsplit.errors import CorruptFileError, UnsafeFileError, UnsupportedError
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-LEGACY = ROOT / "fixtures" / "legacy"
-REALWORLD = ROOT.parent / "shared" / "realworld" / "files"
-sys.path.insert(0, str(ROOT / "fixtures"))
-
-from gen_legacy import write_keras1  # noqa: E402
+LEGACY = FIXTURES / "legacy"
+REALWORLD = REALWORLD_ROOT / "files"
 
 EXPECTED_FORMAT = {
     "cudnn_weights.h5": "h5-weights",

@@ -8,7 +8,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from conftest import FIXTURES
+from support.paths import FIXTURES
 
 import kernelsplit
 

@@ -10,13 +10,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES, REPO
+from support.paths import FIXTURES, REPO, SHARED
 
 from kernelsplit.cli import cli
 
 RULES_DIR = FIXTURES / "rules"
 FORMATS = ("text", "json", "markdown", "sarif", "github")
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SARIF_SCHEMA = SHARED / "schemas" / "sarif-schema-2.1.0.json"
 CHECK_SCHEMA = json.loads((REPO / "kernelsplit" / "schemas" / "check-1.json").read_text())
 

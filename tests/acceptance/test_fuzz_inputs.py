@@ -37,7 +37,7 @@ import h5py
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES
+from support.paths import FIXTURES
 
 import kernelsplit
 from kernelsplit.cli import cli

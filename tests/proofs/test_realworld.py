@@ -10,7 +10,7 @@ import json
 from collections import Counter
 
 import pytest
-from conftest import REALWORLD, needs_shared
+from support.paths import REALWORLD, needs_shared
 
 import kernelsplit
 

@@ -1,7 +1,7 @@
-"""Shared helpers for the export tests, plus the manifest/schema and inspect-digest checks.
+"""Reading an export back, independently of kernelsplit's writers, and exporting fixtures once.
 
-Exports are read back with readers independent of kernelsplit's writers: numpy for npy/npz/csv,
-the json module, and a few lines of struct+json for safetensors (its documented format).
+numpy for npy/npz/csv, the json module, and a few lines of struct+json for safetensors (its
+documented format).
 """
 
 from __future__ import annotations
@@ -10,42 +10,22 @@ import functools
 import json
 import pathlib
 import struct
-import sys
 from typing import Any
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-
-from test_forward_pass import FIXTURES, _find_layer, _load, _open, _oracle  # noqa: F401
-
-from kernelsplit.cli import cli
 from kernelsplit.export import export_artifact
-from kernelsplit.model import Artifact, array_sha256
+from kernelsplit.model import Artifact
 
-SCHEMA_PATH = pathlib.Path(__file__).resolve().parent.parent / "kernelsplit" / "schemas" / "export-manifest-1.json"
+from .fixtures import open_cached
+from .paths import SCHEMAS
+
+SCHEMA_PATH = SCHEMAS / "export-manifest-1.json"
 FORMATS = ("npy", "npz", "csv", "json", "safetensors")
-#: Fixture families whose files kernelsplit reads today (SavedModel support is still in progress).
+#: Fixture families the export tests run on (SavedModel families are covered by inspect's tests).
 FAMILIES = ("keras3", "tf_keras", "legacy")
 
-
-def file_cases(predicate: Any = None) -> list[Any]:
-    """(folder, entry, model) for every fixture file of FAMILIES whose model passes ``predicate``."""
-    cases = []
-    for family in FAMILIES:
-        manifest = _load(FIXTURES / family / "manifest.json")
-        for entry in manifest["files"]:
-            model = manifest["models"][entry["model"]]
-            if predicate is None or predicate(entry, model):
-                cases.append(pytest.param(FIXTURES / family, entry, model, id=f"{family}/{entry['path']}"))
-    return cases
-
-
-# ------------------------------------------------------------------------------------------
-# Reading an export back, independently of kernelsplit.export.writers
-# ------------------------------------------------------------------------------------------
 
 _ST_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2"}
 
@@ -132,22 +112,11 @@ def validate_manifest(manifest: dict[str, Any]) -> None:
 
 
 def do_export(path: pathlib.Path, out: pathlib.Path, **options: Any) -> dict[str, Any]:
-    art: Artifact = _open(str(path))
+    art: Artifact = open_cached(str(path))
     export_artifact(art, out=out, **options)
     manifest = load_manifest(out)
     validate_manifest(manifest)
     return manifest
-
-
-def record_cases(predicate: Any) -> list[Any]:
-    """One case per fixture leaf record the layout can hold (``predicate(record)``)."""
-    cases = []
-    for param in file_cases(lambda e, m: m["layers"]):
-        folder, entry, model = param.values
-        for record in model["layers"]:
-            if predicate(record):
-                cases.append(pytest.param(folder, entry, model, record, id=f"{param.id}::{record['key']}"))
-    return cases
 
 
 def cached_exporter(tmp_path_factory: pytest.TempPathFactory, layout: str) -> Any:
@@ -178,55 +147,3 @@ def group_arrays(folder: pathlib.Path, manifest: dict[str, Any], group: str, fmt
             name = record["key"] or pathlib.PurePosixPath(record["file"]).stem
             out[name] = read_values(folder, record, fmt)
     return out
-
-
-# ------------------------------------------------------------------------------------------
-# Tests: manifest contents, schema, inspect digests
-# ------------------------------------------------------------------------------------------
-
-
-def _inspect_digests(path: pathlib.Path) -> dict[tuple[str, str, str], str]:
-    result = CliRunner().invoke(cli, ["inspect", "--format", "json", str(path)])
-    assert result.exit_code == 0, result.output
-    document = json.loads(result.stdout)
-    return {
-        (layer["name"], t["part"], t["gate"]): t["sha256"]
-        for art in document["artifacts"]
-        for layer in art["layers"]
-        for t in layer["tensors"]
-    }
-
-
-@pytest.mark.parametrize(("folder", "entry", "model"), file_cases(lambda e, m: m["layers"]))
-def test_keras_layout_digests_equal_inspect(
-    folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any], tmp_path: pathlib.Path
-) -> None:
-    manifest = do_export(folder / entry["path"], tmp_path / "out", fmt="npz")
-    exported = {(a["layer"], a["part"], a["gate"]): a["sha256"] for a in manifest["arrays"]}
-    assert exported == _inspect_digests(folder / entry["path"])
-
-
-def test_manifest_records_source_and_files(tmp_path: pathlib.Path) -> None:
-    import hashlib
-
-    source = FIXTURES / "keras3" / "zoo.keras"
-    manifest = do_export(source, tmp_path / "out", layout="pytorch", fmt="safetensors", skip_unsupported=True)
-    assert manifest["schema"] == "kernelsplit.export-manifest/1"
-    assert manifest["source"]["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
-    assert manifest["source"]["kind"] == "file" and manifest["source"]["format"] == "keras-zip"
-    on_disk = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*") if p.is_file())
-    assert on_disk == sorted([f["path"] for f in manifest["files"]] + ["manifest.json"])
-    for f in manifest["files"]:
-        data = (tmp_path / "out" / f["path"]).read_bytes()
-        assert (len(data), hashlib.sha256(data).hexdigest()) == (f["size"], f["sha256"])
-    for record in manifest["arrays"]:
-        assert array_sha256(read_array(tmp_path / "out", record, "safetensors")) == record["sha256"]
-    assert {r["layer"] for r in manifest["refused"]} == {"gru_ra_false", "lstm_acts"}
-
-
-def test_export_is_deterministic(tmp_path: pathlib.Path) -> None:
-    source = FIXTURES / "tf_keras" / "zoo.h5"
-    first = do_export(source, tmp_path / "a", layout="onnx", fmt="npz", skip_unsupported=True)
-    second = do_export(source, tmp_path / "b", layout="onnx", fmt="npz", skip_unsupported=True)
-    assert first == second
-    assert (tmp_path / "a" / "manifest.json").read_bytes() == (tmp_path / "b" / "manifest.json").read_bytes()

@@ -7,10 +7,10 @@ import sys
 import textwrap
 
 import numpy as np
-from conftest import FIXTURES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from support.paths import FIXTURES
 
 import kernelsplit
 from kernelsplit.analysis.classify import classify

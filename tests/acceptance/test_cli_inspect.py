@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES, REPO
+from support.paths import FIXTURES, REPO
 
 import kernelsplit
 from kernelsplit.cli import cli

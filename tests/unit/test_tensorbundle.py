@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.paths import FIXTURES as FIXTURE_ROOT
+from support.paths import REPO, SHARED
 
 from kernelsplit.errors import (
     CorruptFileError,
@@ -33,9 +35,7 @@ from kernelsplit.readers.tf.prefix import (
 )
 from kernelsplit.readers.tf.tensorbundle import TensorBundle
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO / "fixtures" / "savedmodel"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+FIXTURES = FIXTURE_ROOT / "savedmodel"
 HAR = SHARED / "realworld" / "files" / "529669517__HAR_LSTM" / "saved_lstm"
 
 PREFIXES = {

@@ -8,25 +8,14 @@ manifest names, run the oracle input and compare with Keras's stored output.
 from __future__ import annotations
 
 import pathlib
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-
-from test_export_common import (
-    _find_layer,
-    _open,
-    _oracle,
-    cached_exporter,
-    group_arrays,
-    group_of,
-    record_cases,
-)
-from test_forward_pass import ATOL
+from support.exporting import FAMILIES, cached_exporter, group_arrays, group_of
+from support.fixtures import ATOL, find_layer, open_cached, oracle, record_cases
+from support.paths import FIXTURES
 
 from kernelsplit.export import ExportRefusedError, export_artifact
 
@@ -71,14 +60,14 @@ def run_record(
     manifest: dict[str, Any],
     fmt: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    art = _open(str(folder / entry["path"]))
-    oracle = _oracle(str(folder / model["oracle"]))
-    x = torch.from_numpy(oracle[f"{record['key']}/input"].astype(np.float64))
-    want = oracle[f"{record['key']}/output"]
+    art = open_cached(str(folder / entry["path"]))
+    keras_io = oracle(str(folder / model["oracle"]))
+    x = torch.from_numpy(keras_io[f"{record['key']}/input"].astype(np.float64))
+    want = keras_io[f"{record['key']}/output"]
     cells = record.get("cells") or [record]
     with torch.no_grad():
         if record.get("direction") in ("forward", "backward"):
-            layer = _find_layer(art, record["kernel_sha256"], record["key"])
+            layer = find_layer(art, record["kernel_sha256"], record["key"])
             group = group_of(manifest, layer.name)
             assert group["target"]["kwargs"]["bidirectional"], "a Bidirectional pair is one module"
             seq = build_module(out, manifest, group, fmt)(x)[0]
@@ -90,7 +79,7 @@ def run_record(
         else:
             seq = torch.flip(x, [1]) if record["go_backwards"] else x
             for i, cell in enumerate(cells):
-                layer = _find_layer(art, cell["kernel_sha256"], f"{record['key']}[{i}]")
+                layer = find_layer(art, cell["kernel_sha256"], f"{record['key']}[{i}]")
                 group = group_of(manifest, layer.name)
                 assert not group["target"]["kwargs"]["bidirectional"]
                 seq = build_module(out, manifest, group, fmt)(seq)[0]
@@ -98,7 +87,7 @@ def run_record(
     return got.numpy(), want
 
 
-@pytest.mark.parametrize(("folder", "entry", "model", "record"), record_cases(torch_supported))
+@pytest.mark.parametrize(("folder", "entry", "model", "record"), record_cases(torch_supported, FAMILIES))
 def test_torch_module_reproduces_keras(
     folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any], record: dict[str, Any], exported: Any
 ) -> None:
@@ -113,7 +102,7 @@ def test_torch_module_reproduces_keras(
 @pytest.mark.parametrize("fmt", ["npy", "npz", "csv", "json"])
 def test_torch_from_every_format(fmt: str, exported: Any) -> None:
     """The same state dict works whatever file format carried it (tf-keras zoo: Bidirectional, GRU)."""
-    cases = record_cases(torch_supported)
+    cases = record_cases(torch_supported, FAMILIES)
     for case in cases:
         folder, entry, model, record = case.values
         if f"{folder.name}/{entry['path']}" != "tf_keras/zoo.h5":
@@ -125,7 +114,7 @@ def test_torch_from_every_format(fmt: str, exported: Any) -> None:
 
 def test_swapped_gru_gates_would_not_match(exported: Any) -> None:
     """Negative control: feeding Keras's z r h order unchanged into torch's r z n breaks the output."""
-    folder = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "keras3"
+    folder = FIXTURES / "keras3"
     out, manifest = exported(folder / "zoo.keras", "npz")
     group = group_of(manifest, "gru_ra_true")
     module = build_module(out, manifest, group, "npz")
@@ -133,11 +122,11 @@ def test_swapped_gru_gates_would_not_match(exported: Any) -> None:
         for param in module.parameters():
             r, z, n = param.chunk(3, 0)
             param.copy_(torch.cat([z, r, n], 0))
-    oracle = _oracle(str(folder / "zoo.npz"))
-    x = torch.from_numpy(oracle["gru_ra_true/input"].astype(np.float64))
+    keras_io = oracle(str(folder / "zoo.npz"))
+    x = torch.from_numpy(keras_io["gru_ra_true/input"].astype(np.float64))
     with torch.no_grad():
         got = module(x)[0][:, -1].numpy()
-    assert float(np.max(np.abs(got - oracle["gru_ra_true/output"]))) > 1e-2
+    assert float(np.max(np.abs(got - keras_io["gru_ra_true/output"]))) > 1e-2
 
 
 @pytest.mark.parametrize(
@@ -148,7 +137,7 @@ def test_swapped_gru_gates_would_not_match(exported: Any) -> None:
     ],
 )
 def test_pytorch_refuses_what_it_cannot_compute(name: str, reason: str) -> None:
-    art = _open(str(pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "keras3" / "zoo.keras"))
+    art = open_cached(str(FIXTURES / "keras3" / "zoo.keras"))
     from kernelsplit.analysis.select import Selection
 
     with pytest.raises(ExportRefusedError, match=reason) as info:
@@ -160,7 +149,7 @@ def test_pytorch_refuses_what_it_cannot_compute(name: str, reason: str) -> None:
 
 @pytest.mark.parametrize("layout", ["pytorch", "onnx"])
 def test_convlstm_is_refused(layout: str, tmp_path: pathlib.Path) -> None:
-    art = _open(str(pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "keras3" / "convlstm2d.keras"))
+    art = open_cached(str(FIXTURES / "keras3" / "convlstm2d.keras"))
     with pytest.raises(ExportRefusedError, match="no ConvLSTM"):
         export_artifact(art, out=tmp_path / "out", layout=layout)
     assert not (tmp_path / "out").exists() and not list(tmp_path.iterdir())

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES, REPO
+from support.paths import FIXTURES, REPO
 
 import kernelsplit
 from kernelsplit.analysis.diff import diff_artifacts

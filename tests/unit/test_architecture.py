@@ -1,0 +1,56 @@
+"""The rooms of docs/architecture.md import only the rooms below them."""
+
+from __future__ import annotations
+
+import ast
+
+from support.paths import REPO
+
+PACKAGE = REPO / "kernelsplit"
+FOUNDATION = {"errors", "exitcodes", "layouts", "jsonutil", "_compat", "_version"}
+#: room -> rooms it may import (besides itself and the foundation).
+ALLOWED = {
+    "model": set(),
+    "readers": {"model"},
+    "analysis": {"model", "readers"},
+    "api": {"model", "readers", "analysis"},
+    "check": {"model", "readers", "analysis", "api"},
+    "export": {"model", "readers", "analysis", "api"},
+    "render": {"model", "readers", "analysis", "api", "check"},
+}
+
+
+def _room(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "kernelsplit"
+
+
+def _imports() -> list[tuple[str, str, str]]:
+    """(file, importing room, imported room) for every relative import between rooms."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = ".".join(path.relative_to(REPO).with_suffix("").parts)
+        package = module.removesuffix(".__init__") if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+                found.append((str(path.relative_to(REPO)), _room(module), _room(target)))
+    return found
+
+
+def test_rooms_import_only_rooms_below_them() -> None:
+    imports = _imports()
+    assert len(imports) > 100  # the walk really saw the package
+    wrong = [
+        f"{file}: {room} imports {target}"
+        for file, room, target in imports
+        if room in ALLOWED and target != room and target not in FOUNDATION and target not in ALLOWED[room]
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_foundation_imports_no_room() -> None:
+    rooms = set(ALLOWED) | {"cli", "api"}
+    wrong = [f"{file}: imports {target}" for file, room, target in _imports() if room in FOUNDATION and target in rooms]
+    assert not wrong, "\n".join(wrong)
