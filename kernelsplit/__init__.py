@@ -14,54 +14,27 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from ._version import __version__
+from ._version import __version__ as __version__
 
-if TYPE_CHECKING:
-    from .analysis.select import Selection
-    from .api import open_artifact as open
-    from .api import try_open
-    from .errors import KernelsplitError
-    from .layouts import CELL_LAYOUTS
-    from .model import (
-        Artifact,
-        CellKind,
-        CellMaths,
-        Direction,
-        Fact,
-        Failure,
-        GateTensor,
-        Origin,
-        Part,
-        RecurrentLayer,
-        TensorStats,
-    )
+if TYPE_CHECKING:  # what type checkers see; at run time _LAZY imports each name on first use
+    from .analysis.select import Selection as Selection
+    from .api import open_artifact as open  # noqa: F401 - public as kernelsplit.open
+    from .api import try_open as try_open
+    from .errors import KernelsplitError as KernelsplitError
+    from .layouts import CELL_LAYOUTS as CELL_LAYOUTS
+    from .model import Artifact as Artifact
+    from .model import CellKind as CellKind
+    from .model import CellMaths as CellMaths
+    from .model import Direction as Direction
+    from .model import Fact as Fact
+    from .model import Failure as Failure
+    from .model import GateTensor as GateTensor
+    from .model import Origin as Origin
+    from .model import Part as Part
+    from .model import RecurrentLayer as RecurrentLayer
+    from .model import TensorStats as TensorStats
 
-_LAZY = {
-    "open": ("api", "open_artifact"),
-    "try_open": ("api", "try_open"),
-    "KernelsplitError": ("errors", "KernelsplitError"),
-    "CELL_LAYOUTS": ("layouts", "CELL_LAYOUTS"),
-    "Selection": ("analysis.select", "Selection"),
-    **{
-        name: ("model", name)
-        for name in (
-            "Artifact",
-            "CellKind",
-            "CellMaths",
-            "Direction",
-            "Fact",
-            "Failure",
-            "GateTensor",
-            "Origin",
-            "Part",
-            "RecurrentLayer",
-            "TensorStats",
-        )
-    },
-}
-
-__all__ = [
-    "CELL_LAYOUTS",
+_MODEL_NAMES = (
     "Artifact",
     "CellKind",
     "CellMaths",
@@ -69,16 +42,22 @@ __all__ = [
     "Fact",
     "Failure",
     "GateTensor",
-    "KernelsplitError",
     "Origin",
     "Part",
     "RecurrentLayer",
-    "Selection",
     "TensorStats",
-    "__version__",
-    "open",
-    "try_open",
-]
+)
+#: public name -> (module, attribute), imported on first use.
+_LAZY = {
+    "open": ("api", "open_artifact"),
+    "try_open": ("api", "try_open"),
+    "KernelsplitError": ("errors", "KernelsplitError"),
+    "CELL_LAYOUTS": ("layouts", "CELL_LAYOUTS"),
+    "Selection": ("analysis.select", "Selection"),
+    **{name: ("model", name) for name in _MODEL_NAMES},
+}
+
+__all__ = sorted([*_LAZY, "__version__"])
 
 
 def __dir__() -> list[str]:

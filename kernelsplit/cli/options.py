@@ -50,6 +50,28 @@ def expand_globs(paths: tuple[str, ...]) -> list[str]:
     return expanded
 
 
+def config_option(func: F) -> F:
+    """``--config FILE``: the [tool.kernelsplit] table to use instead of searching for one."""
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=str),
+        metavar="FILE",
+        help="Use this pyproject.toml / kernelsplit.toml instead of searching for one.",
+    )(func)
+
+
+def report_file_option(func: F) -> F:
+    """``-o/--output FILE``: where a report goes instead of stdout."""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, writable=True, path_type=str),
+        metavar="FILE",
+        help="Write the report to FILE instead of stdout.",
+    )(func)
+
+
 def paths_argument(func: F) -> F:
     return click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))(func)
 

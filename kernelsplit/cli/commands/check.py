@@ -8,7 +8,7 @@ from ...check.levels import FAIL_ON_LEVELS
 from ...exitcodes import ExitCode
 from ...render.check import REPORTERS
 from .. import COMMANDS
-from ..options import format_option
+from ..options import config_option, format_option, report_file_option
 from ..output import report_error
 
 
@@ -37,13 +37,7 @@ Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 unreadable file / usa
 error, 3 no model file found.""",
 )
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=str),
-    metavar="FILE",
-    help="Use this pyproject.toml / kernelsplit.toml instead of searching for one.",
-)
+@config_option
 @format_option(tuple(REPORTERS), "text")
 @click.option(
     "--fail-on",
@@ -51,13 +45,7 @@ error, 3 no model file found.""",
     default=None,
     help="Lowest severity that fails the run (default: config's fail-on, else error).",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, writable=True, path_type=str),
-    metavar="FILE",
-    help="Write the report to FILE instead of stdout.",
-)
+@report_file_option
 def command(
     paths: tuple[str, ...], config_path: str | None, output_format: str, fail_on: str | None, output: str | None
 ) -> ExitCode:

@@ -7,7 +7,7 @@ import click
 from ...exitcodes import ExitCode
 from ...render.diff import REPORTERS
 from .. import COMMANDS
-from ..options import format_option
+from ..options import config_option, format_option, report_file_option
 from ..output import report_error
 
 
@@ -31,20 +31,8 @@ changed, a layer disappeared or a drift exceeds --max-drift, 2 unreadable file /
     metavar="X",
     help="Fail when a block's relative change exceeds X (default: config's diff.max-drift, else never).",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=str),
-    metavar="FILE",
-    help="Use this pyproject.toml / kernelsplit.toml instead of searching for one.",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, writable=True, path_type=str),
-    metavar="FILE",
-    help="Write the report to FILE instead of stdout.",
-)
+@config_option
+@report_file_option
 def command(
     old: str, new: str, output_format: str, max_drift: float | None, config_path: str | None, output: str | None
 ) -> ExitCode:
