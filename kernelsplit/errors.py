@@ -60,6 +60,13 @@ class UnsupportedError(KernelsplitError):
     code = "unsupported"
 
 
+class IncompleteError(KernelsplitError):
+    """The stored config names a recurrent layer whose weights the file does not hold (or not where
+    any Keras that wrote such a file puts them): reporting the others would be silently incomplete."""
+
+    code = "incomplete"
+
+
 class UnsafeFileError(KernelsplitError):
     """Reading the file would require running code or following links out of it."""
 

@@ -232,6 +232,18 @@ class GateTensor:
 
 
 @dataclass(frozen=True)
+class Binding:
+    """How a cell's tensors were found in the file."""
+
+    #: ``store-path`` (v3 store, the writer's naming rule), ``store-order`` (v3 store, saving order
+    #: and shapes), ``weight-names`` (legacy HDF5 layer group), ``object-graph`` (TF checkpoint
+    #: object path), ``shapes`` (no config: found by shape among an owner's tensors).
+    method: str
+    #: The group, dataset or object path the tensors came from.
+    where: str
+
+
+@dataclass(frozen=True)
 class Mismatch:
     """The stored config and the stored tensors disagree; kernelsplit cuts by the tensors."""
 
@@ -263,6 +275,8 @@ class RecurrentLayer:
     mismatches: list[Mismatch] = field(default_factory=list)
     #: What the cell computes and where each fact came from.
     maths: CellMaths = field(default_factory=CellMaths)
+    #: How the cell's tensors were found in the file.
+    binding: Binding | None = None
 
     @property
     def layout(self) -> CellLayout:

@@ -24,6 +24,7 @@ from ..layouts import (
 from ..model import (
     ArtifactFormat,
     BiasLayout,
+    Binding,
     CellKind,
     CellMaths,
     Direction,
@@ -73,6 +74,7 @@ class CellSpec:
     tensors: FusedTensors | PerGateTensors
     mismatches: tuple[Mismatch, ...] = ()
     notes: tuple[str, ...] = ()
+    binding: Binding | None = None
 
 
 #: CuDNN kernels compute one fixed function whatever the config says (docs/formats.md, "CuDNN layers").
@@ -135,6 +137,11 @@ def _classify(
     notes: list[str],
 ) -> CellSpec:
     notes = notes + list(group.notes)
+    if group.binding is not None and group.binding.method == "store-order":
+        notes.append(
+            f"bound by saving order and shapes to {group.binding.where}: the store's group names follow "
+            "no naming rule of the Keras version that wrote the file"
+        )
     config_kind = _kind_from_config(description)
     hyper: dict[str, Any] = dict(description.hyper) if description else {}
     layout: FusedTensors | PerGateTensors
@@ -163,6 +170,7 @@ def _classify(
         tensors=layout,
         mismatches=tuple(mismatches),
         notes=tuple(notes),
+        binding=group.binding,
     )
 
 

@@ -44,6 +44,7 @@ def split(spec: CellSpec) -> RecurrentLayer:
         input_dim=input_dim,
         mismatches=list(spec.mismatches),
         maths=spec.maths,
+        binding=spec.binding,
     )
 
 

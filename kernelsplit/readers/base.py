@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..errors import CorruptFileError, NotAModelError, NotFoundError, UnsafeFileError
+from ..model import ArtifactFormat, Binding
 
 if TYPE_CHECKING:
     import h5py
-
-    from ..model import ArtifactFormat
 
 
 @dataclass
@@ -79,6 +78,7 @@ class WeightGroup:
     #: Where that hint came from, for the note that says so.
     hint_source: str | None = None
     notes: list[str] = field(default_factory=list)
+    binding: Binding | None = None
 
 
 @dataclass

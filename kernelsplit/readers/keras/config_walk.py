@@ -13,7 +13,7 @@ layer that owns weights, so readers can bind stored tensors to cells:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,11 +150,14 @@ class Cell:
     keras_name: str
     description: LayerDescription
     direction: str | None
-    v3_path: str
+    #: Where a v3 store keeps the cell's weights (``layers/lstm/cell``); None when not stored.
+    v3_path: str | None
     trainable: bool
     n_weights: int
     #: Object-graph path below the layer (TF checkpoints name stacked cells by list index).
     object_path: tuple[str, ...] = ()
+    #: How ``v3_path`` was found (``store-path``: the writer's naming rule; ``store-order``).
+    found_by: str = "store-path"
 
 
 @dataclass
@@ -167,7 +170,23 @@ class Owner:
     trainable: bool
     #: (trainable, non-trainable) counts; ``None`` when the class is unknown to us.
     counts: tuple[int, int] | None
-    v3_path: str = ""
+    v3_path: str | None = ""
+
+
+#: How a container names its layers' store groups: (the container's own store path, its layers)
+#: -> per layer, its store path (None: nothing stored for it) and how that path was found.
+ContainerNamer = Callable[[str, "list[LayerConfig]"], "list[tuple[str | None, str]]"]
+
+
+def keras3_names(v3_path: str, sublayers: list[LayerConfig]) -> list[tuple[str | None, str]]:
+    """Keras 3 (and tf-keras >= 2.14) naming: ``layers/<snake(class)>``, ``_1``, ``_2``... per container."""
+    counter = _Counter()
+    base = f"{v3_path}/layers" if v3_path else "layers"
+    return [(f"{base}/{counter(snake_case(sub.class_name))}", "store-path") for sub in sublayers]
+
+
+def _under(path: str | None, *parts: str) -> str | None:
+    return "/".join((path, *parts)) if path is not None else None
 
 
 def _activation_name(value: Any) -> Any:
@@ -272,9 +291,10 @@ def _make_cell(
     cfg: dict[str, Any],
     layer_cfg: dict[str, Any],
     direction: str | None,
-    v3_path: str,
+    v3_path: str | None,
     trainable: bool,
     object_path: tuple[str, ...],
+    found_by: str,
 ) -> Cell:
     hyper = hyperparameters(layer_cfg, class_name)
     if cfg:  # RNN(cell): the cell's own config decides units, activations, reset_after
@@ -288,16 +308,19 @@ def _make_cell(
         trainable,
         _cell_weight_count(hyper),
         object_path=object_path,
+        found_by=found_by,
     )
 
 
 def walk_layer(
     layer: LayerConfig,
     display: str,
-    v3_path: str,
+    v3_path: str | None,
     trainable: bool = True,
     direction: str | None = None,
     object_path: tuple[str, ...] = (),
+    namer: ContainerNamer = keras3_names,
+    found_by: str = "store-path",
 ) -> Iterator[Owner]:
     """Every weight owner under ``layer``, in the order its weights are created."""
     trainable = trainable and layer.trainable
@@ -310,7 +333,7 @@ def walk_layer(
             "GRUV1": "GRUCell",
             "SimpleRNN": "SimpleRNNCell",
         }.get(cls, cls)
-        cell_path = v3_path if cls in CUDNN_LAYERS else f"{v3_path}/cell"
+        cell_path = v3_path if cls in CUDNN_LAYERS else _under(v3_path, "cell")
         cell = _make_cell(
             display,
             layer.name,
@@ -322,6 +345,7 @@ def walk_layer(
             cell_path,
             trainable,
             object_path if cls in CUDNN_LAYERS else (*object_path, "cell"),
+            found_by,
         )
         yield Owner(cell, cls, layer.name, trainable, None, cell_path)
     elif cls == "RNN":
@@ -331,7 +355,7 @@ def walk_layer(
             cells = inner.config.get("cells") or []
             for index, entry in enumerate(cells):
                 sub = LayerConfig.from_entry(entry)
-                path = f"{v3_path}/cell/cells/{counter(snake_case(sub.class_name))}"
+                path = _under(v3_path, "cell", "cells", counter(snake_case(sub.class_name)))
                 cell = _make_cell(
                     f"{display}/{sub.name}",
                     sub.name,
@@ -343,10 +367,11 @@ def walk_layer(
                     path,
                     trainable,
                     (*object_path, "cell", "cells", str(index)),
+                    found_by,
                 )
                 yield Owner(cell, sub.class_name, sub.name, trainable, None, path)
         else:
-            path = f"{v3_path}/cell"
+            path = _under(v3_path, "cell")
             cell = _make_cell(
                 display,
                 layer.name,
@@ -358,6 +383,7 @@ def walk_layer(
                 path,
                 trainable,
                 (*object_path, "cell"),
+                found_by,
             )
             yield Owner(cell, inner.class_name, layer.name, trainable, None, path)
     elif cls == "Bidirectional":
@@ -370,33 +396,39 @@ def walk_layer(
             flipped["go_backwards"] = not forward.config.get("go_backwards", False)
             backward = LayerConfig(forward.class_name, flipped, forward.name)
         for sub, side in ((forward, "forward"), (backward, "backward")):
-            yield from walk_layer(
-                sub, f"{display}/{side}", f"{v3_path}/{side}_layer", trainable, side, (*object_path, f"{side}_layer")
-            )
+            path = _under(v3_path, f"{side}_layer")
+            objects = (*object_path, f"{side}_layer")
+            yield from walk_layer(sub, f"{display}/{side}", path, trainable, side, objects, namer, found_by)
     elif cls == "TimeDistributed":
         inner = LayerConfig.from_entry(cfg.get("layer"))
-        yield from walk_layer(
-            inner, f"{display}/{inner.name}", f"{v3_path}/layer", trainable, direction, (*object_path, "layer")
-        )
+        path = _under(v3_path, "layer")
+        objects = (*object_path, "layer")
+        yield from walk_layer(inner, f"{display}/{inner.name}", path, trainable, direction, objects, namer, found_by)
     elif layer.sublayers is not None:
-        yield from walk_container(layer, display, v3_path, trainable)
+        yield from walk_container(layer, display, v3_path, trainable, namer)
     else:
         yield Owner(None, cls, layer.name, trainable, _other_counts(layer), v3_path)
 
 
-def walk_container(model: LayerConfig, display: str, v3_path: str, trainable: bool = True) -> Iterator[Owner]:
-    counter = _Counter()
+def walk_container(
+    model: LayerConfig,
+    display: str,
+    v3_path: str | None,
+    trainable: bool = True,
+    namer: ContainerNamer = keras3_names,
+) -> Iterator[Owner]:
     sublayers = model.sublayers or []
     if model.class_name == "Sequential" and sublayers and sublayers[0].class_name == "InputLayer":
         sublayers = sublayers[1:]  # Sequential.layers omits its InputLayer (docs/formats.md)
-    for sub in sublayers:
-        path = (
-            f"{v3_path}/layers/{counter(snake_case(sub.class_name))}"
-            if v3_path
-            else f"layers/{counter(snake_case(sub.class_name))}"
-        )
+    names = namer(v3_path, sublayers) if v3_path is not None else [(None, "store-path")] * len(sublayers)
+    for sub, (path, found_by) in zip(sublayers, names, strict=True):
         name = f"{display}/{sub.name}" if display else sub.name
-        yield from walk_layer(sub, name, path, trainable)
+        yield from walk_layer(sub, name, path, trainable, namer=namer, found_by=found_by)
+
+
+def holds_cells(layer: LayerConfig) -> bool:
+    """Whether the walk finds a recurrent cell in ``layer`` (directly or inside it)."""
+    return any(owner.cell is not None for owner in walk_layer(layer, layer.name, None))
 
 
 _KERAS_MODULES = ("keras", "tf_keras", "tensorflow")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import h5py
 
 from ...errors import CorruptFileError
-from ...model import ArtifactFormat
+from ...model import ArtifactFormat, Binding
 from ..base import ContainerKind, Probe, Reader, ReadResult, WeightGroup
 from .h5safe import child, read_tensors
 
@@ -36,5 +36,5 @@ class Keras0Reader(Reader):
                 raise CorruptFileError(f"layer_{k} listed by nb_layers is missing")
             n_params = int(group.attrs.get("nb_params", len(group)))
             tensors = read_tensors(group, [f"param_{n}" for n in range(n_params)], f"layer_{k}")
-            result.groups.append(WeightGroup(f"layer_{k}", tensors))
+            result.groups.append(WeightGroup(f"layer_{k}", tensors, binding=Binding("shapes", f"layer_{k}")))
         return result

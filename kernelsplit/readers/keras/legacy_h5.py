@@ -12,8 +12,8 @@ import json
 
 import h5py
 
-from ...errors import CorruptFileError
-from ...model import ArtifactFormat
+from ...errors import CorruptFileError, IncompleteError
+from ...model import ArtifactFormat, Binding
 from ..base import ContainerKind, Probe, Reader, ReadResult, StoredTensor, WeightGroup
 from .config_walk import LayerConfig, Owner, executable_layers, legacy_weight_order, walk_layer
 from .h5safe import child, read_tensors, str_attr, str_list_attr
@@ -94,7 +94,8 @@ def _read_legacy(h5: h5py.File, full_model: bool) -> ReadResult:
     for name in layer_names:
         group = child(weights_root, name, _join(prefix, name))
         if isinstance(group, h5py.Group):
-            result.groups.append(WeightGroup(name, layer_tensors(group, _join(prefix, name))))
+            where = _join(prefix, name)
+            result.groups.append(WeightGroup(name, layer_tensors(group, where), binding=Binding("shapes", where)))
     return result
 
 
@@ -103,30 +104,34 @@ def _join(prefix: str, name: str) -> str:
 
 
 def _bind_with_config(weights_root: h5py.Group, prefix: str, model: LayerConfig, result: ReadResult) -> None:
+    missing = []
     for layer in model.sublayers or []:
         owners = list(walk_layer(layer, layer.name, ""))
         if not any(o.cell is not None for o in owners):
             continue
-        group = child(weights_root, layer.name, _join(prefix, layer.name))
+        where = _join(prefix, layer.name)
+        group = child(weights_root, layer.name, where)
         if not isinstance(group, h5py.Group):
-            result.notes.append(f"layer {layer.name}: no weights group in the file")
+            missing.append(f"layer {layer.name}: no group {where} in the file")
             continue
-        tensors = layer_tensors(group, _join(prefix, layer.name))
+        tensors = layer_tensors(group, where)
         if not tensors:
-            result.notes.append(f"layer {layer.name}: no stored weights (never built?)")
+            missing.append(f"layer {layer.name}: group {where} lists no weights")
             continue
-        described = _distribute(owners, tensors)
+        described = _distribute(owners, tensors, where)
         if described is None:
             note = (
                 f"the config of {layer.name} does not account for its {len(tensors)} stored tensors: "
                 "cells inferred from shapes"
             )
-            result.groups.append(WeightGroup(layer.name, tensors, notes=[note]))
+            result.groups.append(WeightGroup(layer.name, tensors, notes=[note], binding=Binding("shapes", where)))
         else:
             result.groups.extend(described)
+    if missing:
+        raise IncompleteError("the config names recurrent layers whose weights are not stored: " + "; ".join(missing))
 
 
-def _distribute(owners: list[Owner], tensors: list[StoredTensor]) -> list[WeightGroup] | None:
+def _distribute(owners: list[Owner], tensors: list[StoredTensor], where: str) -> list[WeightGroup] | None:
     """One described group per cell of a top-level layer, or None when the counts do not add up."""
     cells = [o for o in owners if o.cell is not None]
     if len(owners) == 1:
@@ -151,9 +156,9 @@ def _distribute(owners: list[Owner], tensors: list[StoredTensor]) -> list[Weight
         if owner.cell is None:
             continue
         cell = owner.cell
+        weights = [tensors[i] for i in indices]
+        listed = f"{where} weight_names[{', '.join(map(str, indices))}]"
         groups.append(
-            WeightGroup(
-                cell.name, [tensors[i] for i in indices], description=cell.description, direction=cell.direction
-            )
+            WeightGroup(cell.name, weights, cell.description, cell.direction, binding=Binding("weight-names", listed))
         )
     return groups

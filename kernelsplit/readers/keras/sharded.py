@@ -18,7 +18,7 @@ from typing import Any
 import h5py
 
 from ...errors import CorruptFileError, NotAModelError, UnsafeFileError
-from ...model import ArtifactFormat
+from ...model import ArtifactFormat, Binding
 from ..base import ContainerKind, Probe, Reader, ReadResult, StoredTensor
 from .h5safe import child, open_file
 from .v3 import SKIP_TOP, numbered_tensors, store_group
@@ -121,7 +121,9 @@ def _read_sharded(path: Path) -> ReadResult:
                 continue
             tensors = _merged_tensors(shards, inner, _shard_names(key, weight_map[key]))
             if tensors:
-                result.groups.append(store_group(tensors, owner))
+                group = store_group(tensors, owner)
+                group.binding = Binding("shapes", f"{inner} ({', '.join(_shard_names(key, weight_map[key]))})")
+                result.groups.append(group)
     finally:
         shards.close()
     return result

@@ -1,9 +1,11 @@
 """Keras 3 (and tf-keras >= 2.12) v3 stores: ``.keras`` zips, unzipped folders, ``.weights.h5``.
 
-Cells are bound to HDF5 groups by the path the config walk computes (``layers/lstm/cell/vars``);
-tf-keras 2.12-2.14 spelled ``layers`` as ``_layer_checkpoint_dependencies``, so both are tried.
-Without a config, every ``vars`` group holding tensors is handed on with its store path as the
-class hint (docs/formats.md, "Keras 3 .keras").
+Cells are bound to store groups by walking the config the way the writing Keras walked its model
+(``layers/lstm/cell/vars``; tf-keras 2.12-2.14 name containers ``_layer_checkpoint_dependencies``
+and 2.12/2.13 count differently: :class:`StoreNamer`). A configured recurrent layer whose weights
+are not found is an ``incomplete`` error, never a silent omission. Without a config, every
+``vars`` group holding tensors is handed on with its store path as the class hint
+(docs/formats.md, "Keras 3 .keras" and "tf-keras 2.12–2.14 store names").
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import h5py
 
-from ...errors import CorruptFileError, NotAModelError, UnsafeFileError
-from ...model import ArtifactFormat
+from ...errors import CorruptFileError, IncompleteError, NotAModelError, UnsafeFileError
+from ...model import ArtifactFormat, Binding
 from ..base import ContainerKind, Probe, Reader, ReadResult, StoredTensor, WeightGroup
-from .config_walk import LayerConfig, executable_layers, walk_container
-from .h5safe import child, open_file, read_tensors
+from .config_walk import Cell, LayerConfig, executable_layers, holds_cells, snake_case, walk_container, walk_layer
+from .h5safe import open_file, read_tensors
+from .v3_store import V3Store
 
 if TYPE_CHECKING:
     import zipfile
@@ -90,11 +93,15 @@ class V3WeightsReader(Reader):
     name = ArtifactFormat.KERAS3_WEIGHTS_H5
 
     def matches(self, probe: Probe) -> bool:
-        return probe.kind == ContainerKind.HDF5 and bool(probe.hdf5_root()[1] & {"layers", _ALT_LAYERS, "vars"})
+        if probe.kind != ContainerKind.HDF5:
+            return False
+        keys = probe.hdf5_root()[1]
+        windows = any(key.startswith(("layers\\", f"{_ALT_LAYERS}\\")) for key in keys)
+        return windows or bool(keys & {"layers", _ALT_LAYERS, "vars"})
 
     def read(self, probe: Probe) -> ReadResult:
         result = ReadResult(format=ArtifactFormat.KERAS3_WEIGHTS_H5, groups=[])
-        _groups_without_config(probe.hdf5(), result, "")
+        _groups_without_config(V3Store(probe.hdf5()), result)
         return result
 
 
@@ -120,39 +127,142 @@ def _parse_json(data: bytes, what: str) -> Any:
 
 
 def _read_v3(source: Any, config: Any, metadata: Any, fmt: ArtifactFormat) -> ReadResult:
-    prefix = f"{WEIGHTS_H5}:"
     keras_version = metadata.get("keras_version") if isinstance(metadata, dict) else None
     if not isinstance(keras_version, str):
         keras_version = None
     result = ReadResult(format=fmt, groups=[], keras_version=keras_version, executable_layers=executable_layers(config))
     with open_file(source, WEIGHTS_H5) as h5:
+        store = V3Store(h5, f"{WEIGHTS_H5}:")
+        if store.windows:
+            result.notes.append("weight store saved on Windows: its groups are named by backslash-joined paths")
         model = LayerConfig.from_entry(config)
         if model.sublayers is None:
             result.notes.append(
                 f"config.json describes a {model.class_name} without a layer list "
                 "(subclassed model): cells found from the weight store's shapes"
             )
-            _groups_without_config(h5, result, prefix)
+            _groups_without_config(store, result)
             return result
         result.total_layers = len(model.sublayers)
-        for owner in walk_container(model, "", ""):
+        namer = StoreNamer(store, keras_version)
+        missing: list[str] = []
+        for owner in walk_container(model, "", "", namer=namer):
             cell = owner.cell
             if cell is None:
                 continue
-            tensors = _vars_tensors(h5, cell.v3_path, prefix)
-            if tensors is None:
-                result.notes.append(f"layer {cell.name}: no weights stored at {cell.v3_path} (never built?)")
+            comps = tuple(cell.v3_path.split("/")) if cell.v3_path is not None else None
+            group = store.vars(comps) if comps is not None else None
+            if comps is None or group is None or not len(group):
+                missing.append(namer.why_missing(cell.name, cell.v3_path))
                 continue
-            result.groups.append(WeightGroup(cell.name, tensors, cell.description, cell.direction))
+            tensors = numbered_tensors(group, store.where(comps))
+            binding = Binding(cell.found_by, store.where(comps))
+            result.groups.append(WeightGroup(cell.name, tensors, cell.description, cell.direction, binding=binding))
+    if missing:
+        raise IncompleteError("the config names recurrent layers whose weights are not stored: " + "; ".join(missing))
     return result
 
 
-def _vars_tensors(h5: h5py.File, owner_path: str, prefix: str) -> list[StoredTensor] | None:
-    for candidate in (owner_path, owner_path.replace("layers/", f"{_ALT_LAYERS}/")):
-        group = child(h5, f"{candidate}/vars", f"{prefix}{candidate}/vars")
-        if isinstance(group, h5py.Group) and len(group):
-            return numbered_tensors(group, f"{prefix}{candidate}/vars")
-    return None
+class StoreNamer:
+    """Names a container's store groups the way the Keras that wrote the file did.
+
+    Keras 3 and tf-keras >= 2.14 count each class per container: ``lstm``, ``lstm_1``... tf-keras
+    2.12/2.13 also count a layer's second appearance in ``_layer_checkpoint_dependencies``, so each
+    earlier layer of the class *with weights* adds two: ``lstm``, ``lstm_2``, ``lstm_4``. The rule
+    of the version in ``metadata.json`` is tried first, the other one if it leaves a recurrent layer
+    without a group; a layer neither rule finds takes the next unclaimed group of its class, in
+    saving order, if its shapes fit (docs/formats.md, "tf-keras 2.12–2.14 store names").
+    """
+
+    def __init__(self, store: V3Store, keras_version: str | None) -> None:
+        self.store = store
+        version = (keras_version or "").split(".")[:2]
+        self.counts_twice = version in (["2", "12"], ["2", "13"])
+        self._looked: dict[str, str] = {}
+
+    def __call__(self, owner_path: str, sublayers: list[LayerConfig]) -> list[tuple[str | None, str]]:
+        comps = tuple(owner_path.split("/")) if owner_path else ()
+        kids = self.store.children(comps)
+        container = next((c for c in ("layers", _ALT_LAYERS) if c in kids), None)
+        if container is None:
+            where = self.store.where(comps).removesuffix("/vars") if comps else "the store's root"
+            for sub in sublayers:
+                self._looked[sub.name] = f"no layers or {_ALT_LAYERS} group under {where}"
+            return [(None, "store-path")] * len(sublayers)
+        base = (*comps, container)
+        present = set(self.store.children(base))
+        recurrent = [holds_cells(sub) for sub in sublayers]
+        names = self._names(sublayers, base, self.counts_twice)
+        if any(r and n not in present for r, n in zip(recurrent, names, strict=True)):
+            other = self._names(sublayers, base, not self.counts_twice)
+            if all(n in present for r, n in zip(recurrent, other, strict=True) if r):
+                names = other
+        claimed = {n for n in names if n in present}
+        prefix = "/".join(base)
+        out: list[tuple[str | None, str]] = []
+        for sub, name, is_recurrent in zip(sublayers, names, recurrent, strict=True):
+            if name in present:
+                out.append((f"{prefix}/{name}", "store-path"))
+                continue
+            found = self._by_order(sub, base, present - claimed) if is_recurrent else None
+            if found is not None:
+                claimed.add(found)
+                out.append((f"{prefix}/{found}", "store-order"))
+                continue
+            stem = snake_case(sub.class_name)
+            groups = sorted((g for g in present if _of_class(g, stem)), key=lambda g: _suffix(g, stem))
+            expected = self.store.where((*base, name)).removesuffix("/vars")
+            self._looked[sub.name] = f"expected group {expected}; {stem} groups there: {', '.join(groups) or 'none'}"
+            out.append((None, "store-path"))
+        return out
+
+    def _names(self, sublayers: list[LayerConfig], base: tuple[str, ...], counts_twice: bool) -> list[str]:
+        counters: dict[str, int] = {}
+        names = []
+        for sub in sublayers:
+            stem = snake_case(sub.class_name)
+            index = counters.get(stem, 0)
+            name = stem if index == 0 else f"{stem}_{index}"
+            names.append(name)
+            weighted = counts_twice and self.store.holds_data((*base, name))
+            counters[stem] = index + (2 if weighted else 1)
+        return names
+
+    def _by_order(self, sub: LayerConfig, base: tuple[str, ...], free: set[str]) -> str | None:
+        """The first unclaimed group of the layer's class whose cells' shapes fit the config."""
+        stem = snake_case(sub.class_name)
+        for group in sorted((g for g in free if _of_class(g, stem)), key=lambda g: _suffix(g, stem)):
+            cells = [owner.cell for owner in walk_layer(sub, "", "") if owner.cell is not None]
+            if cells and all(self._fits(cell, (*base, group)) for cell in cells):
+                return group
+        return None
+
+    def _fits(self, cell: Cell, layer_comps: tuple[str, ...]) -> bool:
+        """The group holds the cell's tensor count, and a (units, G·units) recurrent kernel."""
+        relative = [c for c in (cell.v3_path or "").split("/") if c]
+        group = self.store.vars((*layer_comps, *relative))
+        if group is None or len(group) != cell.n_weights:
+            return False
+        recurrent = group.get("1")
+        shape = tuple(getattr(recurrent, "shape", ()))
+        units = cell.description.hyper.get("units")
+        if len(shape) < 2 or not shape[-2] or shape[-1] % shape[-2]:
+            return False
+        return not isinstance(units, int) or shape[-2] == units
+
+    def why_missing(self, name: str, v3_path: str | None) -> str:
+        looked = next((text for key, text in self._looked.items() if name == key or name.startswith(key + "/")), None)
+        if looked is None and v3_path is not None:
+            looked = f"no tensors at {self.store.where(tuple(v3_path.split('/')))}"
+        return f"layer {name}: {looked or 'not stored'}"
+
+
+def _of_class(group: str, stem: str) -> bool:
+    return group == stem or (group.startswith(stem + "_") and group[len(stem) + 1 :].isdigit())
+
+
+def _suffix(group: str, stem: str) -> int:
+    return 0 if group == stem else int(group[len(stem) + 1 :])
 
 
 def numbered_tensors(group: h5py.Group, where: str) -> list[StoredTensor]:
@@ -179,32 +289,21 @@ _DIRECTIONS = {"forward_layer": "forward", "backward_layer": "backward"}
 SKIP_TOP = {"optimizer", "metrics", "vars"}
 
 
-def _groups_without_config(h5: h5py.File, result: ReadResult, prefix: str) -> None:
+def _groups_without_config(store: V3Store, result: ReadResult) -> None:
     """Hand on every ``vars`` group that holds tensors, named after its store path."""
-    if not any(key in h5 for key in ("layers", _ALT_LAYERS)) and "vars" not in h5:
+    top = set(store.children(()))
+    if not top & {"layers", _ALT_LAYERS} and store.vars(()) is None:
         raise NotAModelError("HDF5 file without Keras weights (no layers/ or model_weights)")
-
-    seen: set[int] = set()
-
-    def visit(group: h5py.Group, path: list[str]) -> None:
-        for key in sorted(group.keys()):
-            if not path and key in SKIP_TOP:
-                continue
-            where = "/".join([*path, key])
-            entry = child(group, key, prefix + where)
-            if not isinstance(entry, h5py.Group):
-                continue
-            identity = hash(entry.id)  # h5py hashes (file, object address): hard links share it
-            if identity in seen:
-                raise CorruptFileError(f"group {prefix + where} is reached twice (hard-link cycle or alias)")
-            seen.add(identity)
-            if key == "vars":
-                if len(entry):
-                    result.groups.append(store_group(numbered_tensors(entry, prefix + where), path))
-                continue
-            visit(entry, [*path, key])
-
-    visit(h5, [])
+    for comps in store.data_objects():
+        if not comps or comps[0] in SKIP_TOP:
+            continue
+        where = store.where(comps)
+        group = store.vars(comps)
+        if group is None:
+            continue
+        weights = store_group(numbered_tensors(group, where), list(comps))
+        weights.binding = Binding("shapes", where)
+        result.groups.append(weights)
 
 
 def store_group(tensors: list[StoredTensor], path: list[str]) -> WeightGroup:

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ...errors import IncompleteError
+from ...model import Binding
 from ..base import ReadResult, StoredTensor, WeightGroup
 from ..keras.config_walk import CUDNN_LAYERS, RNN_LAYERS, LayerConfig, executable_layers, walk_layer
 from .contents import BundleVariable, SavedModelContents
@@ -74,6 +76,7 @@ def _display_name(contents: SavedModelContents, path: tuple[str, ...], name: str
 
 def _bind_with_metadata(contents: SavedModelContents, result: ReadResult) -> None:
     by_path = {v.path: v for v in contents.variables}
+    missing: list[str] = []
     for node in contents.nodes:
         class_name = node.metadata.get("class_name")
         if class_name not in _RECURRENT:
@@ -96,11 +99,15 @@ def _bind_with_metadata(contents: SavedModelContents, result: ReadResult) -> Non
                 continue
             keys = [(*cell.object_path, role) for role in _ROLES]
             found = [by_path[key] for key in keys if key in by_path]
+            where = "/".join(cell.object_path)
             if not found:
-                result.notes.append(f"layer {cell.name}: no variables at {'/'.join(cell.object_path)}")
+                missing.append(f"layer {cell.name}: no variables at object path {where}")
                 continue
             tensors = [_stored(contents, v) for v in found]
-            result.groups.append(WeightGroup(cell.name, tensors, cell.description, cell.direction))
+            binding = Binding("object-graph", where)
+            result.groups.append(WeightGroup(cell.name, tensors, cell.description, cell.direction, binding=binding))
+    if missing:
+        raise IncompleteError("the config names recurrent layers whose weights are not stored: " + "; ".join(missing))
 
 
 def _bind_inferred(contents: SavedModelContents, result: ReadResult) -> None:
@@ -130,4 +137,5 @@ def _bind_inferred(contents: SavedModelContents, result: ReadResult) -> None:
             continue
         ordered = [by_role[r] for r in _ROLES if r in by_role]
         first = ordered[0].full_name.split("/")[0] if ordered[0].full_name else "/".join(key)
-        result.groups.append(WeightGroup(first, [_stored(contents, v, already_read) for v in ordered]))
+        tensors = [_stored(contents, v, already_read) for v in ordered]
+        result.groups.append(WeightGroup(first, tensors, binding=Binding("shapes", "/".join(key))))

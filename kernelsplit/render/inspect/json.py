@@ -44,6 +44,7 @@ def layer_dict(layer: RecurrentLayer, tensors: list[GateTensor]) -> dict[str, An
         "config": jsonable(layer.config),
         "notes": list(layer.notes),
         "mismatches": [{"key": m.key, "config": m.config, "stored": m.stored} for m in layer.mismatches],
+        "binding": {"method": layer.binding.method, "where": layer.binding.where} if layer.binding else None,
         "tensors": [tensor_dict(t) for t in tensors],
     }
 
