@@ -12,6 +12,7 @@ import os
 from .analysis.classify import classify
 from .analysis.split import split
 from .errors import KernelsplitError
+from .maths import writer_of
 from .model import Artifact, Failure
 from .readers import read
 
@@ -20,7 +21,8 @@ def open_artifact(path: str | os.PathLike[str]) -> Artifact:
     """Read ``path`` and split every recurrent cell. Raises KernelsplitError subclasses naming ``path``."""
     try:
         result = read(path)
-        layers = [split(spec) for group in result.groups for spec in classify(group, result.format)]
+        writer = writer_of(result.format, result.keras_version)
+        layers = [split(spec) for group in result.groups for spec in classify(group, result.format, writer)]
     except KernelsplitError as exc:
         raise exc.at(str(path)) from None
     return Artifact(
@@ -32,6 +34,7 @@ def open_artifact(path: str | os.PathLike[str]) -> Artifact:
         executable_layers=result.executable_layers,
         notes=result.notes,
         total_layers=result.total_layers,
+        writer=writer,
     )
 
 

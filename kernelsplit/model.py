@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
 from ._compat import StrEnum
 from .errors import KernelsplitError, UnknownBlockError
 from .layouts import CELL_LAYOUTS, CellLayout
+from .maths import Writer
 
 
 class CellKind(StrEnum):
@@ -115,7 +116,11 @@ UNKNOWN: Fact[Any] = Fact()
 
 @dataclass(frozen=True)
 class CellMaths:
-    """What the layer computes, beyond its weights: every value with where it came from."""
+    """What the layer computes, beyond its weights: every value with where it came from.
+
+    Activation names are resolved by the generation that wrote the file (``writer``):
+    ``kernelsplit.maths.resolve(name, maths.writer)``.
+    """
 
     activation: Fact[str] = UNKNOWN
     recurrent_activation: Fact[str] = UNKNOWN
@@ -124,9 +129,20 @@ class CellMaths:
     go_backwards: Fact[bool] = UNKNOWN
     #: The Bidirectional wrapper's ``merge_mode`` (for a direction of a Bidirectional).
     merge_mode: Fact[str] = UNKNOWN
+    #: The Keras that wrote the file (its generation decides what each activation name computes).
+    writer: Writer | None = None
 
-    def as_dict(self) -> dict[str, dict[str, Any]]:
-        return {name: {"value": fact.value, "origin": fact.origin} for name, fact in vars(self).items()}
+    FACTS: ClassVar[tuple[str, ...]] = (
+        "activation",
+        "recurrent_activation",
+        "use_bias",
+        "reset_after",
+        "go_backwards",
+        "merge_mode",
+    )
+
+    def facts(self) -> dict[str, Fact[Any]]:
+        return {name: getattr(self, name) for name in self.FACTS}
 
 
 @dataclass(frozen=True)
@@ -330,6 +346,8 @@ class Artifact:
     notes: list[str] = field(default_factory=list)
     #: Number of layers in the stored architecture (None when the file has no config).
     total_layers: int | None = None
+    #: The Keras that wrote the file, as far as the file says.
+    writer: Writer | None = None
 
     @property
     def error(self) -> None:

@@ -21,6 +21,16 @@ from ..layouts import (
     KERAS1_TH_TO_TF,
     KERAS1_WEIGHT_NAME,
 )
+from ..maths import (
+    DEFAULT_ACTIVATION,
+    Generation,
+    Writer,
+    activation,
+    default_recurrent_activation,
+    default_reset_after,
+    differs_in_keras3,
+    writer_of,
+)
 from ..model import (
     ArtifactFormat,
     BiasLayout,
@@ -86,11 +96,17 @@ CUDNN_MATHS: dict[str, dict[str, Any]] = {
 _NO_CONFIG_NOTE = "no stored config: cell kind and units inferred from tensor shapes"
 
 
-def classify(group: WeightGroup, fmt: ArtifactFormat) -> list[CellSpec]:
-    """The cells of one weight group (exactly one when a config describes it)."""
+def classify(group: WeightGroup, fmt: ArtifactFormat, writer: Writer | None = None) -> list[CellSpec]:
+    """The cells of one weight group (exactly one when a config describes it).
+
+    ``writer`` is the Keras that wrote the file (``maths.writer_of``): it decides the defaults of
+    config keys a file leaves out, and what each activation name computes.
+    """
+    writer = writer or writer_of(fmt, None)
     if group.description is not None:
         tensors = group.tensors
-        return [_classify(group.name, tensors, group.description, per_gate_kind(tensors), group.direction, group, [])]
+        cell = per_gate_kind(tensors)
+        return [_classify(group.name, tensors, group.description, cell, group.direction, group, [], writer)]
     specs = []
     for candidate in find_cells(group):
         if group.class_hint:
@@ -99,11 +115,8 @@ def classify(group: WeightGroup, fmt: ArtifactFormat) -> list[CellSpec]:
             notes = [_NO_CONFIG_NOTE]
         if fmt == ArtifactFormat.H5_KERAS0:
             notes += _keras0_notes(candidate.tensors, candidate.per_gate_kind, group.name)
-        specs.append(
-            _classify(
-                candidate.name, candidate.tensors, None, candidate.per_gate_kind, candidate.direction, group, notes
-            )
-        )
+        found = (candidate.name, candidate.tensors, None, candidate.per_gate_kind, candidate.direction)
+        specs.append(_classify(*found, group, notes, writer))
     return specs
 
 
@@ -135,6 +148,7 @@ def _classify(
     direction: str | None,
     group: WeightGroup,
     notes: list[str],
+    writer: Writer,
 ) -> CellSpec:
     notes = notes + list(group.notes)
     if group.binding is not None and group.binding.method == "store-order":
@@ -153,6 +167,8 @@ def _classify(
         kind, units, storage, bias, layout = _fused_layout(name, description, tensors, config_kind, cudnn, notes)
     mismatches = _mismatches(name, description, config_kind, kind, units, storage, bias)
     notes += [m.message for m in mismatches]
+    maths = _maths(hyper, kind, storage, bias, description is not None, writer)
+    notes += _keras3_trap(maths)
     if storage == Storage.CUDNN:
         hyper.update(CUDNN_MATHS.get(kind, {}))
     class_name = description.class_name if description else _inferred_class(kind, storage, group.class_hint)
@@ -166,7 +182,7 @@ def _classify(
         direction=Direction(direction) if direction else None,
         inferred=description is None,
         config=hyper,
-        maths=_maths(hyper, kind, storage, bias, description is not None),
+        maths=maths,
         tensors=layout,
         mismatches=tuple(mismatches),
         notes=tuple(notes),
@@ -405,32 +421,66 @@ def _mismatches(
 # ------------------------------------------------------------------------------------ the maths
 
 
-def _config_fact(hyper: dict[str, Any], key: str, kind: type, origin: Origin) -> Fact[Any]:
+def _fact(hyper: dict[str, Any], key: str, kind: type, described: bool, default: Any = None) -> Fact[Any]:
+    """A config value (origin ``config``), else the writer's default for a described layer
+    (``generation-default``), else unknown. Only what the config really stores counts."""
     value = hyper.get(key)
-    return Fact(value, origin) if isinstance(value, kind) else Fact()
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return Fact(value, Origin.CONFIG)
+    if described and key not in hyper and default is not None:
+        return Fact(default, Origin.GENERATION_DEFAULT)
+    return Fact()
 
 
-def _maths(hyper: dict[str, Any], kind: str, storage: Storage, bias: BiasLayout, described: bool) -> CellMaths:
-    """What the cell computes, from the config (or the CuDNN class) and the stored tensors."""
-    fixed = storage == Storage.CUDNN
-    origin = Origin.CLASS if fixed else Origin.CONFIG
-    activation = _config_fact(hyper, "activation", str, origin) if described or fixed else Fact()
-    recurrent = Fact[str]()
-    if kind != "simple_rnn" and (described or fixed):
-        recurrent = _config_fact(hyper, "recurrent_activation", str, origin)
-    reset_after = Fact[bool]()
+def _maths(
+    hyper: dict[str, Any], kind: str, storage: Storage, bias: BiasLayout, described: bool, writer: Writer
+) -> CellMaths:
+    """What the cell computes: from the config, the CuDNN class, the stored tensors and, for keys a
+    config leaves out, the default of the Keras that wrote it (docs/formats.md, "Activations and
+    defaults"). Nothing is filled in for cells without a config: that is for the user to assume."""
+    if storage == Storage.CUDNN:  # one fixed function whatever the config says
+        activation = Fact("tanh", Origin.CLASS)
+        recurrent: Fact[str] = Fact("sigmoid", Origin.CLASS)
+    else:
+        activation = _fact(hyper, "activation", str, described, DEFAULT_ACTIVATION)
+        recurrent = Fact()
+        if kind != "simple_rnn":
+            default = default_recurrent_activation(kind, writer)
+            recurrent = _fact(hyper, "recurrent_activation", str, described, default)
+    reset_after: Fact[bool] = Fact()
     if kind == "gru":
-        if fixed:
+        if storage == Storage.CUDNN:
             reset_after = Fact(True, Origin.CLASS)
         elif bias in (BiasLayout.SINGLE, BiasLayout.PAIR):
             reset_after = Fact(bias == BiasLayout.PAIR, Origin.STORED)
-        elif described:
-            reset_after = _config_fact(hyper, "reset_after", bool, Origin.CONFIG)
-    go_backwards = _config_fact(hyper, "go_backwards", bool, Origin.CONFIG) if described else Fact()
+        elif storage == Storage.KERAS1:
+            reset_after = Fact(False, Origin.CLASS)  # Keras 1 GRU computes the reset_after=False form
+        else:
+            reset_after = _fact(hyper, "reset_after", bool, described, default_reset_after(writer))
     return CellMaths(
         activation=activation,
         recurrent_activation=recurrent,
         use_bias=Fact(bias != BiasLayout.NONE, Origin.STORED),
         reset_after=reset_after,
-        go_backwards=go_backwards,
+        go_backwards=_fact(hyper, "go_backwards", bool, described, False),
+        merge_mode=_fact(hyper, "merge_mode", str, described),
+        writer=writer,
     )
+
+
+def _keras3_trap(maths: CellMaths) -> list[str]:
+    """Say where Keras 3 would load this layer and compute a different function."""
+    writer = maths.writer
+    if writer is None or writer.generation is None:
+        return []
+    notes = []
+    for key in ("activation", "recurrent_activation"):
+        name = getattr(maths, key).value
+        if isinstance(name, str) and differs_in_keras3(name, writer.generation):
+            ours, theirs = activation(name, writer.generation), activation(name, Generation.KERAS3)
+            assert ours is not None and theirs is not None
+            notes.append(
+                f"{key} {name} is {ours.formula} in {writer.describe()}, which wrote this file; Keras 3 "
+                f"would load this layer and compute {theirs.formula} instead"
+            )
+    return notes

@@ -221,6 +221,7 @@ def hyperparameters(cfg: dict[str, Any], class_name: str) -> dict[str, Any]:
         "go_backwards",
         "return_sequences",
         "return_state",
+        "merge_mode",
         "unit_forget_bias",
         "stateful",
         "kernel_size",
@@ -395,6 +396,11 @@ def walk_layer(
             flipped = dict(forward.config)
             flipped["go_backwards"] = not forward.config.get("go_backwards", False)
             backward = LayerConfig(forward.class_name, flipped, forward.name)
+        merge_mode = cfg.get("merge_mode", "concat")  # the wrapper's; each direction carries it
+        forward, backward = (
+            LayerConfig(sub.class_name, {**sub.config, "merge_mode": merge_mode}, sub.name)
+            for sub in (forward, backward)
+        )
         for sub, side in ((forward, "forward"), (backward, "backward")):
             path = _under(v3_path, f"{side}_layer")
             objects = (*object_path, f"{side}_layer")

@@ -10,7 +10,8 @@ from typing import IO, Any
 
 from ..._version import __version__
 from ...jsonutil import dumps_compact, error_object, jsonable
-from ...model import Artifact, Failure, GateTensor, RecurrentLayer
+from ...maths import resolve
+from ...model import Artifact, CellMaths, Failure, GateTensor, RecurrentLayer
 from . import InspectReporter
 
 SCHEMA = "kernelsplit.inspect/1"
@@ -30,6 +31,21 @@ def tensor_dict(tensor: GateTensor) -> dict[str, Any]:
     }
 
 
+def maths_dict(maths: CellMaths) -> dict[str, Any]:
+    """Each fact with its origin; activations also with the formula the writer's generation gives."""
+    writer = maths.writer
+    out: dict[str, Any] = {}
+    for name, fact in maths.facts().items():
+        entry: dict[str, Any] = {"value": fact.value, "origin": fact.origin}
+        if name in ("activation", "recurrent_activation"):
+            resolved = resolve(fact.value, writer) if isinstance(fact.value, str) and writer else None
+            entry["formula"] = resolved.formula if resolved else None
+        out[name] = entry
+    out["generation"] = writer.generation if writer else None
+    out["written_by"] = writer.describe() if writer else None
+    return out
+
+
 def layer_dict(layer: RecurrentLayer, tensors: list[GateTensor]) -> dict[str, Any]:
     return {
         "name": layer.name,
@@ -45,6 +61,7 @@ def layer_dict(layer: RecurrentLayer, tensors: list[GateTensor]) -> dict[str, An
         "notes": list(layer.notes),
         "mismatches": [{"key": m.key, "config": m.config, "stored": m.stored} for m in layer.mismatches],
         "binding": {"method": layer.binding.method, "where": layer.binding.where} if layer.binding else None,
+        "maths": maths_dict(layer.maths),
         "tensors": [tensor_dict(t) for t in tensors],
     }
 
@@ -68,6 +85,7 @@ def artifact_dict(
         "format": artifact.format,
         "keras_version": artifact.keras_version,
         "backend": artifact.backend,
+        "generation": artifact.writer.generation if artifact.writer else None,
         "executable_layers": list(artifact.executable_layers),
         "notes": list(artifact.notes),
         "layers": [layer_dict(layer, tensors) for layer, tensors in selected],

@@ -77,7 +77,7 @@ def _table(layer: RecurrentLayer, tensors: list[GateTensor], table_cls: Any) -> 
     inferred = "  [inferred from shapes]" if layer.inferred else ""
     conversion = f"  converted from {layer.conversion}" if layer.conversion else ""
     title = f"{layer.name}  {layer.class_name}  cell={layer.cell}  units={layer.units}{direction}{inferred}{conversion}"
-    caption_lines = _stored_at(tensors) + [f"note: {n}" for n in layer.notes]
+    caption_lines = _stored_at(tensors) + [_maths_line(layer)] + [f"note: {n}" for n in layer.notes]
     table = table_cls(
         title=title,
         title_justify="left",
@@ -131,3 +131,25 @@ def _row(tensor: GateTensor, gate_name: str) -> tuple[list[str], bool]:
         _num(stats.inf),
     ]
     return cells, bool(stats.nan or stats.inf)
+
+
+def _maths_line(layer: RecurrentLayer) -> str:
+    """``maths: activation tanh (config) · recurrent_activation hard_sigmoid = clip(...) (config) ...``."""
+    from ...maths import resolve
+
+    not_in_this_cell = {"merge_mode"} | ({"recurrent_activation"} if layer.cell == "simple_rnn" else set())
+    if layer.cell != "gru":
+        not_in_this_cell.add("reset_after")
+    bits = []
+    for name, fact in layer.maths.facts().items():
+        if fact.origin is None and name in not_in_this_cell:
+            continue
+        if fact.origin is None:
+            bits.append(f"{name} unknown")
+            continue
+        value = str(fact.value)
+        resolved = resolve(value, layer.maths.writer) if layer.maths.writer and name.endswith("activation") else None
+        if resolved is not None and resolved.formula != value and value not in ("tanh", "sigmoid", "relu", "linear"):
+            value = f"{value} = {resolved.formula}"
+        bits.append(f"{name} {value} ({fact.origin})")
+    return "maths: " + " · ".join(bits)
