@@ -18,7 +18,7 @@ import numpy as np
 from ._compat import StrEnum
 from .errors import KernelsplitError, UnknownBlockError
 from .layouts import CELL_LAYOUTS, CellLayout
-from .maths import Writer
+from .maths import Writer, resolve
 
 
 class CellKind(StrEnum):
@@ -143,6 +143,19 @@ class CellMaths:
 
     def facts(self) -> dict[str, Fact[Any]]:
         return {name: getattr(self, name) for name in self.FACTS}
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form: each fact with its origin; activations with the writer's formula too."""
+        out: dict[str, Any] = {}
+        for name, fact in self.facts().items():
+            entry: dict[str, Any] = {"value": fact.value, "origin": fact.origin}
+            if name in ("activation", "recurrent_activation"):
+                found = resolve(fact.value, self.writer) if isinstance(fact.value, str) and self.writer else None
+                entry["formula"] = found.formula if found else None
+            out[name] = entry
+        out["generation"] = self.writer.generation if self.writer else None
+        out["written_by"] = self.writer.describe() if self.writer else None
+        return out
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,7 @@ class RegistryChoice(click.Choice):
     @property
     def choices(self) -> tuple[str, ...]:
         module, attribute = self._where
-        return tuple(getattr(importlib.import_module(module), attribute))
+        return tuple(str(key) for key in getattr(importlib.import_module(module), attribute))
 
     @choices.setter
     def choices(self, value: object) -> None:

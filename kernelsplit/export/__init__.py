@@ -15,8 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..analysis.assume import Assumption
+from ..analysis.assume import assume as assume_maths
 from ..analysis.select import Selection
-from ..errors import ExportRefusedError, NothingToExportError, OutputError, OutputExistsError, UsageError
+from ..errors import (
+    ExportRefusedError,
+    NotFoundError,
+    NothingToExportError,
+    OutputError,
+    OutputExistsError,
+    UsageError,
+)
 from ..model import Artifact, GateTensor, RecurrentLayer
 from . import manifest as manifest_mod
 from .base import ExportedArray, ExportGroup, Layout, Refusal
@@ -94,19 +103,41 @@ def _choose(artifact: Artifact, layout: str, selection: Selection) -> list[tuple
 
 
 def plan(
-    artifact: Artifact, *, layout: str = "keras", selection: Selection | None = None, skip_unsupported: bool = False
+    artifact: Artifact,
+    *,
+    layout: str = "keras",
+    selection: Selection | None = None,
+    skip_unsupported: bool = False,
+    assume: Assumption | str | None = None,
 ) -> tuple[list[ExportGroup], list[Refusal]]:
-    """The groups ``layout`` makes from the selected layers; refusals raise unless skipped."""
+    """The groups ``layout`` makes from the selected layers; refusals raise unless skipped.
+
+    ``assume`` fills in maths a weights-only file does not store (see ``analysis.assume``);
+    without it such layers are refused by the pytorch and onnx layouts.
+    """
     selection = selection or Selection()
     selection.validate()
     if layout not in LAYOUTS:
         raise UsageError(f"unknown layout {layout!r}; layouts are {', '.join(LAYOUTS)}")
-    groups, refused = LAYOUTS[layout].groups(_choose(artifact, layout, selection))
+    chosen = _choose(artifact, layout, selection)
+    if assume is not None:
+        chosen = _assumed(chosen, assume)
+    groups, refused = LAYOUTS[layout].groups(chosen)
     if refused and (not skip_unsupported or not groups):
         reasons = "; ".join(f"{r.layer}: {r.reason}" for r in refused)
         hint = " (pick the others with --layer, or pass --skip-unsupported)" if groups else ""
         raise ExportRefusedError(f"cannot export to {layout} layout: {reasons}{hint}")
     return groups, refused
+
+
+def _assumed(
+    chosen: list[tuple[RecurrentLayer, list[GateTensor]]], choice: Assumption | str
+) -> list[tuple[RecurrentLayer, list[GateTensor]]]:
+    try:
+        choice = Assumption(choice)
+    except ValueError:
+        raise UsageError(f"unknown assumption {choice!r}; choose {', '.join(a.value for a in Assumption)}") from None
+    return [(assume_maths(layer, choice), tensors) for layer, tensors in chosen]
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -151,19 +182,26 @@ def export_artifact(
     selection: Selection | None = None,
     force: bool = False,
     skip_unsupported: bool = False,
+    assume: Assumption | str | None = None,
 ) -> ExportResult:
     """Write the selected layers of an opened artifact. Raises KernelsplitError subclasses only."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}; formats are {', '.join(FORMATS)}")
     selection = selection or Selection()
     writer = FORMATS[fmt]
-    groups, refused = plan(artifact, layout=layout, selection=selection, skip_unsupported=skip_unsupported)
+    groups, refused = plan(
+        artifact, layout=layout, selection=selection, skip_unsupported=skip_unsupported, assume=assume
+    )
     for group in groups:
         for exported in group.arrays:
             writer.check(exported)
     target = Path(out) if out is not None else default_output(artifact.path, layout, fmt)
     files = _file_plan(groups, writer)
     source = Path(artifact.path)
+    try:
+        source_info = manifest_mod.source_digest(source)
+    except OSError as exc:
+        raise NotFoundError(f"cannot read the source again to record its digest: {exc.strerror or exc}") from None
     with staged_folder(target, force) as staging:
         try:
             for written in files:
@@ -173,7 +211,7 @@ def export_artifact(
                 written.size = path.stat().st_size
                 written.sha256 = manifest_mod.file_sha256(path)
             document = manifest_mod.build(
-                artifact, source, layout, fmt, selection, groups, files, refused, writer.file_dtype
+                artifact, source, layout, fmt, selection, groups, files, refused, writer.file_dtype, source_info, assume
             )
             (staging / MANIFEST_NAME).write_text(manifest_mod.dumps(document), encoding="utf-8")
         except OSError as exc:
@@ -190,6 +228,7 @@ def export(
     selection: Selection | None = None,
     force: bool = False,
     skip_unsupported: bool = False,
+    assume: Assumption | str | None = None,
 ) -> ExportResult:
     """Open ``source`` with kernelsplit and export it (the arguments are those of :func:`export_artifact`)."""
     from ..api import open_artifact
@@ -202,4 +241,5 @@ def export(
         selection=selection,
         force=force,
         skip_unsupported=skip_unsupported,
+        assume=assume,
     )

@@ -1,8 +1,10 @@
-"""What the PyTorch and ONNX layouts share: which layers they can take, and Bidirectional pairing.
+"""What the PyTorch and ONNX layouts share: which layers they can compute, and Bidirectional pairing.
 
-Both frameworks fix the activations (sigmoid gates, tanh candidate/output; ``nn.RNN`` and ONNX
-``RNN`` take tanh, ``nn.RNN`` also relu), have no ConvLSTM, and pack a Bidirectional's two
-directions into one module/node. Facts: docs/formats.md, "Other frameworks".
+A layout accepts a layer only when it computes the same function: every maths fact it needs must
+be known (stored, or assumed by the user's choice) and each activation, resolved for the Keras
+generation that wrote the file, must be one the target computes exactly. Refusals say what the
+layer computes, what the target cannot, and which layout can (never one that would refuse too).
+Facts: docs/formats.md, "Other frameworks" and "Activations and defaults".
 """
 
 from __future__ import annotations
@@ -14,30 +16,62 @@ from typing import Any
 import numpy as np
 
 from ..errors import ExportRefusedError
+from ..maths import Activation, default_recurrent_activation, resolve
 from ..model import GateTensor, RecurrentLayer
 from .base import ExportedArray, ExportGroup, Refusal
 
-#: Activations each cell kind must have, as (config key, accepted Keras names).
-FIXED_ACTIVATIONS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
-    "lstm": (("activation", ("tanh",)), ("recurrent_activation", ("sigmoid",))),
-    "gru": (("activation", ("tanh",)), ("recurrent_activation", ("sigmoid",))),
+#: The maths facts a framework needs to know to compute the same function, per cell kind.
+NEEDED_MATHS: dict[str, tuple[str, ...]] = {
+    "lstm": ("activation", "recurrent_activation", "go_backwards"),
+    "gru": ("activation", "recurrent_activation", "go_backwards", "reset_after"),
+    "simple_rnn": ("activation", "go_backwards"),
 }
+ASSUME_OPTION = "--assume-activations generation-default|sigmoid|hard_sigmoid"
 
 
-def gru_reset_after(layer: RecurrentLayer) -> bool | None:
-    """reset_after from the config, else from the stored shapes (None when nothing tells)."""
-    stored = layer.config.get("reset_after")
-    if stored is not None:
-        return bool(stored)
-    if layer.conversion == "cudnn" or "recurrent_bias" in layer.parts:
-        return True
-    if "bias" in layer.parts:  # a (3u,) bias only exists with reset_after=False
-        return False
-    return None
+def reset_after(layer: RecurrentLayer) -> bool | None:
+    return layer.maths.reset_after.value
 
 
 def go_backwards(layer: RecurrentLayer) -> bool:
-    return bool(layer.config.get("go_backwards", False))
+    return bool(layer.maths.go_backwards.value)
+
+
+def unknown_maths_refusal(layer: RecurrentLayer) -> str | None:
+    """Why the layer's function is not known from the file: facts neither stored nor assumed."""
+    unknown = [key for key in NEEDED_MATHS.get(layer.cell, ()) if not getattr(layer.maths, key).known]
+    if not unknown:
+        return None
+    writer = layer.maths.writer
+    default = default_recurrent_activation(layer.cell, writer) if writer else None
+    if layer.cell == "simple_rnn":
+        hint = "SimpleRNN defaults to activation=tanh"
+    elif default is not None and writer is not None:
+        hint = f"{writer.describe()}, which wrote it, defaulted to recurrent_activation={default}"
+    else:
+        who = writer.describe() if writer else "an unknown Keras"
+        hint = f"it was written by {who}, whose default recurrent_activation is not certain"
+    return f"{', '.join(unknown)} not stored in this file (no config; {hint}): choose with {ASSUME_OPTION}"
+
+
+def resolved(layer: RecurrentLayer, key: str) -> Activation | None:
+    """The layer's ``activation``/``recurrent_activation`` as the writing generation computes it."""
+    name = getattr(layer.maths, key).value
+    writer = layer.maths.writer
+    return resolve(name, writer) if isinstance(name, str) and writer is not None else None
+
+
+def unresolved_refusal(layer: RecurrentLayer) -> str | None:
+    """An activation name kernelsplit cannot pin to one function (custom, or ambiguous generation)."""
+    for key in ("activation", "recurrent_activation"):
+        if key not in NEEDED_MATHS.get(layer.cell, ()):
+            continue
+        name = getattr(layer.maths, key).value
+        if resolved(layer, key) is None:
+            writer = layer.maths.writer
+            who = writer.describe() if writer else "an unknown Keras"
+            return f"{key}={name!r} is not a function kernelsplit can pin down for {who}"
+    return None
 
 
 @dataclass
@@ -97,7 +131,7 @@ def pair_directions(layers: list[RecurrentLayer], signature_extra: Any = None) -
             and len(backward) == 1
             and key
             and not go_backwards(forward[0])
-            and (go_backwards(backward[0]) or "go_backwards" not in backward[0].config)
+            and go_backwards(backward[0])
             and _signature(forward[0], _extra(forward[0], signature_extra))
             == _signature(backward[0], _extra(backward[0], signature_extra))
         ):
@@ -115,32 +149,30 @@ def _extra(layer: RecurrentLayer, extra: Any) -> Any:
     return extra(layer)
 
 
-def activation_refusal(layer: RecurrentLayer, target: str, allowed_simple: tuple[str, ...]) -> str | None:
-    """Why ``target`` cannot run this layer's activations, or None."""
-    rules = FIXED_ACTIVATIONS.get(layer.cell)
-    if layer.cell == "simple_rnn":
-        rules = (("activation", allowed_simple),)
-    for key, accepted in rules or ():
-        value = layer.config.get(key)
-        if value is None:
-            continue  # not stored (weights-only file, CuDNN): the defaults are assumed, see notes()
-        if not isinstance(value, str) or value not in accepted:
-            name = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "RNN"}[layer.cell]
-            return f"{key}={value!r}: {target}'s {name} computes only {' or '.join(accepted)} for {key}"
-    return None
-
-
-def config_notes(layer: RecurrentLayer, target: str) -> list[str]:
-    """What the file does not say and the export had to assume."""
-    notes = []
-    missing = [
-        key for key, _ in FIXED_ACTIVATIONS.get(layer.cell, (("activation", ()),)) if layer.config.get(key) is None
+def merge_note(unit: Unit, target: str) -> list[str]:
+    """How to merge the two directions' outputs as Keras does, when not by concatenation."""
+    mode = unit.first.maths.merge_mode.value
+    if not unit.bidirectional or mode in (None, "concat"):
+        return []
+    how = {"sum": "add", "mul": "multiply", "ave": "average"}.get(str(mode), f"merge ({mode})")
+    return [
+        f"{unit.name}: Keras merges the two directions with merge_mode={mode}; {target} returns them "
+        f"concatenated on the feature axis: {how} the two halves to get Keras's output"
     ]
-    if missing and layer.conversion != "cudnn":
-        notes.append(f"{layer.name}: {', '.join(missing)} not stored in the file; {target}'s defaults are assumed")
-    if "go_backwards" not in layer.config and layer.direction is None:
-        notes.append(f"{layer.name}: go_backwards not stored in the file; exported as a forward layer")
-    return notes
+
+
+def assumed_notes(layer: RecurrentLayer) -> list[str]:
+    """The layer's notes about maths the user chose to assume (they belong in the manifest)."""
+    return [f"{layer.name}: {note}" for note in layer.notes if note.startswith("not stored in the file, assumed")]
+
+
+def onnx_alternative(layer: RecurrentLayer) -> str:
+    """Which layout can compute a layer PyTorch cannot: ONNX if it accepts it, else none."""
+    from .onnx import OnnxLayout
+
+    if OnnxLayout().refusal(layer) is None:
+        return "--layout onnx can (its LSTM/GRU/RNN take these activations and both GRU forms)"
+    return "no layout kernelsplit writes can compute it (--layout keras writes its gate blocks as they are)"
 
 
 def common_refusal(layer: RecurrentLayer, target: str) -> str | None:
@@ -210,7 +242,12 @@ class FrameworkLayout:
         refused: list[Refusal] = []
         accepted: list[RecurrentLayer] = []
         for layer, _tensors in chosen:
-            reason = common_refusal(layer, self.target) or self.refusal(layer)
+            reason = (
+                common_refusal(layer, self.target)
+                or unknown_maths_refusal(layer)
+                or unresolved_refusal(layer)
+                or self.refusal(layer)
+            )
             if reason is None and len({t.dtype for t in layer.tensors}) != 1:
                 reason = "its parts are stored in different dtypes"
             if reason is None:

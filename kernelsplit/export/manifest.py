@@ -40,15 +40,23 @@ def file_sha256(path: Path) -> str:
 
 
 def source_digest(path: Path) -> tuple[str, str, int]:
-    """(kind, sha256, size): a file's digest, or for a folder the digest of its sorted
+    """(kind, sha256, size): a file's digest; for a folder, or the files of a TF checkpoint named
+    by its prefix (``ckpt`` -> ``ckpt.index``, ``ckpt.data-*``), the digest of their sorted
     ``relative/path NUL file-sha256 LF`` lines (a tree digest)."""
+    if path.is_file():
+        return "file", file_sha256(path), path.stat().st_size
     if path.is_dir():
-        lines, size = [], 0
-        for child in sorted(p for p in path.rglob("*") if p.is_file()):
-            lines.append(f"{child.relative_to(path).as_posix()}\0{file_sha256(child)}\n")
-            size += child.stat().st_size
-        return "directory", hashlib.sha256("".join(lines).encode("utf-8")).hexdigest(), size
-    return "file", file_sha256(path), path.stat().st_size
+        return ("directory", *_tree_digest(path, sorted(p for p in path.rglob("*") if p.is_file())))
+    members = sorted(p for p in path.parent.glob(f"{path.name}.*") if p.is_file())
+    return ("checkpoint", *_tree_digest(path.parent, members))
+
+
+def _tree_digest(root: Path, files: list[Path]) -> tuple[str, int]:
+    lines, size = [], 0
+    for child in files:
+        lines.append(f"{child.relative_to(root).as_posix()}\0{file_sha256(child)}\n")
+        size += child.stat().st_size
+    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest(), size
 
 
 def build(
@@ -61,8 +69,10 @@ def build(
     files: list[WrittenFile],
     refused: list[Refusal],
     file_dtype: Any,
+    source_info: tuple[str, str, int],
+    assume: str | None = None,
 ) -> dict[str, Any]:
-    kind, digest, size = source_digest(source)
+    kind, digest, size = source_info
     arrays = []
     for written in files:
         for exported in written.arrays:
@@ -99,6 +109,7 @@ def build(
         },
         "layout": layout,
         "format": fmt,
+        "assumptions": {"activations": str(assume)} if assume is not None else None,
         "selection": {"layers": list(selection.layers), "gates": list(selection.gates), "parts": list(selection.parts)},
         "groups": [
             {
@@ -113,6 +124,7 @@ def build(
                         "conversion": layer.conversion,
                         "inferred": layer.inferred,
                         "config": jsonable(layer.config),
+                        "maths": layer.maths.as_dict(),
                     }
                     for layer in group.layers
                 ],

@@ -3,8 +3,9 @@
 PyTorch computes ``W x`` with ``weight_ih_l0`` of shape (G·h, in), so kernels are transposed; gate
 order is LSTM i f g o (Keras i f c o: unchanged) and GRU r z n (Keras z r h: first two swapped).
 PyTorch always has two biases whose sum matters; a single Keras bias goes to ``bias_ih`` and
-``bias_hh`` is zeros. Keras GRU(reset_after=False) applies r before the recurrent matmul, which
-``nn.GRU`` cannot, so it is refused (ONNX ``linear_before_reset=0`` can: use ``--layout onnx``).
+``bias_hh`` is zeros. ``nn.LSTM``/``nn.GRU`` compute only sigmoid gates and tanh, and only the GRU of
+Keras's reset_after=True; ``nn.RNN`` tanh or relu. Anything else is refused, naming the ONNX layout
+when that one can compute it.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from .base import ExportedArray, ExportGroup
 from .framework import (
     FrameworkLayout,
     Unit,
-    activation_refusal,
     array,
-    config_notes,
+    assumed_notes,
     fused,
     go_backwards,
-    gru_reset_after,
     layer_dtype,
+    merge_note,
+    onnx_alternative,
+    reset_after,
+    resolved,
     zeros_like_bias,
 )
 
@@ -33,19 +36,29 @@ class PyTorchLayout(FrameworkLayout):
     target = "PyTorch"
 
     def refusal(self, layer: RecurrentLayer) -> str | None:
-        if layer.cell == "gru":
-            reset_after = gru_reset_after(layer)
-            if reset_after is False:
-                return (
-                    "GRU with reset_after=False applies the reset gate before the recurrent matmul; "
-                    "torch.nn.GRU only computes reset_after=True (use --layout onnx: linear_before_reset=0)"
-                )
-            if reset_after is None:
-                return "GRU reset_after is unknown (no stored config and no bias to tell by shape)"
-        return activation_refusal(layer, self.target, ("tanh", "relu"))
+        module = CELL_LAYOUTS[layer.cell].targets[self.name].op
+        problems = []
+        if layer.cell == "simple_rnn":
+            act = resolved(layer, "activation")
+            if act is not None and act.name not in ("tanh", "relu"):
+                problems.append(f"activation {act.name} = {act.formula}")
+            computes = "tanh or relu"
+        else:
+            for key, fixed in (("activation", "tanh"), ("recurrent_activation", "sigmoid")):
+                act = resolved(layer, key)
+                if act is not None and act.name != fixed:
+                    problems.append(f"{key} {act.name} = {act.formula}")
+            computes = "sigmoid gates and tanh"
+            if layer.cell == "gru":
+                computes += " with the reset gate after the recurrent matmul (reset_after=True)"
+                if reset_after(layer) is False:
+                    problems.append("reset_after=False (the reset gate applied before the recurrent matmul)")
+        if not problems:
+            return None
+        return f"{'; '.join(problems)}: {module} computes only {computes}; {onnx_alternative(layer)}"
 
     def pair_extra(self, layer: RecurrentLayer) -> Any:
-        return (layer.config.get("activation"), layer.config.get("recurrent_activation"))
+        return (layer.maths.activation.value, layer.maths.recurrent_activation.value)
 
     def build(self, unit: Unit) -> ExportGroup:
         first = unit.first
@@ -108,8 +121,8 @@ class PyTorchLayout(FrameworkLayout):
             "bidirectional": unit.bidirectional,
         }
         if first.cell == "simple_rnn":
-            kwargs["nonlinearity"] = first.config.get("activation") or "tanh"
-        notes = [n for layer in unit.layers for n in config_notes(layer, self.target)]
+            kwargs["nonlinearity"] = first.maths.activation.value
+        notes = [n for layer in unit.layers for n in assumed_notes(layer)] + merge_note(unit, self.target)
         if not unit.bidirectional and go_backwards(first):
             notes.append(
                 f"{first.name}: Keras go_backwards=True; PyTorch has no such flag: feed the input "

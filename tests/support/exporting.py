@@ -10,11 +10,13 @@ import functools
 import json
 import pathlib
 import struct
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pytest
 
+from kernelsplit.errors import ExportRefusedError
 from kernelsplit.export import export_artifact
 from kernelsplit.model import Artifact
 
@@ -23,8 +25,8 @@ from .paths import SCHEMAS
 
 SCHEMA_PATH = SCHEMAS / "export-manifest-1.json"
 FORMATS = ("npy", "npz", "csv", "json", "safetensors")
-#: Fixture families the export tests run on (SavedModel families are covered by inspect's tests).
-FAMILIES = ("keras3", "tf_keras", "legacy")
+#: Fixture families the export tests run on: every family with Keras's outputs (all but rules/).
+FAMILIES = tuple(sorted(p.parent.name for p in (SCHEMAS.parents[1] / "fixtures").glob("*/manifest.json")))
 
 
 _ST_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2"}
@@ -119,15 +121,36 @@ def do_export(path: pathlib.Path, out: pathlib.Path, **options: Any) -> dict[str
     return manifest
 
 
-def cached_exporter(tmp_path_factory: pytest.TempPathFactory, layout: str) -> Any:
-    """``get(path, fmt) -> (folder, manifest)``, exporting each (file, format) once per module."""
-    cache: dict[tuple[str, str], tuple[pathlib.Path, dict[str, Any]]] = {}
+@dataclass
+class Exported:
+    """One export of a fixture file: the folder and manifest, or the refusal of every layer."""
 
-    def get(path: pathlib.Path, fmt: str) -> tuple[pathlib.Path, dict[str, Any]]:
-        key = (str(path), fmt)
+    folder: pathlib.Path | None
+    manifest: dict[str, Any] | None
+    refusal: str | None = None
+
+    def refused(self, layer: str) -> str | None:
+        """Why ``layer`` was not exported (None when it was)."""
+        if self.manifest is None:
+            return self.refusal
+        reasons = {r["layer"]: r["reason"] for r in self.manifest["refused"]}
+        return reasons.get(layer)
+
+
+def cached_exporter(tmp_path_factory: pytest.TempPathFactory, layout: str) -> Any:
+    """``get(path, fmt, assume=None) -> Exported``, exporting each combination once per module,
+    with ``skip_unsupported`` (a file whose every layer is refused gives the refusal)."""
+    cache: dict[tuple[str, str, str | None], Exported] = {}
+
+    def get(path: pathlib.Path, fmt: str, assume: str | None = None) -> Exported:
+        key = (str(path), fmt, assume)
         if key not in cache:
             out = tmp_path_factory.mktemp(layout) / "out"
-            cache[key] = (out, do_export(path, out, layout=layout, fmt=fmt, skip_unsupported=True))
+            try:
+                manifest = do_export(path, out, layout=layout, fmt=fmt, skip_unsupported=True, assume=assume)
+                cache[key] = Exported(out, manifest)
+            except ExportRefusedError as exc:
+                cache[key] = Exported(None, None, exc.message)
         return cache[key]
 
     return get
@@ -147,3 +170,50 @@ def group_arrays(folder: pathlib.Path, manifest: dict[str, Any], group: str, fmt
             name = record["key"] or pathlib.PurePosixPath(record["file"]).stem
             out[name] = read_values(folder, record, fmt)
     return out
+
+
+# ------------------------------------------------------------------------------------------
+# What a layout must do with a fixture record, from Keras's truth in the record
+# ------------------------------------------------------------------------------------------
+
+#: Keras activations ONNX's LSTM/GRU/RNN compute exactly (docs/formats.md, "Activations and defaults").
+ONNX_ACTIVATIONS = {
+    "tanh", "sigmoid", "relu", "linear", "hard_sigmoid", "elu", "celu", "softplus", "softsign", "leaky_relu",
+    "sparse_sigmoid",
+}  # fmt: skip
+TRUTH_KEYS = ("activation", "recurrent_activation", "reset_after", "go_backwards")
+
+
+def computable(record: dict[str, Any], layout: str) -> bool:
+    """Whether ``layout`` can compute every cell of the record, as Keras ran it."""
+    for cell in record.get("cells") or [record]:
+        kind, act, ract = cell["cell"], cell.get("activation"), cell.get("recurrent_activation")
+        if kind == "conv_lstm":
+            return False
+        if layout == "pytorch":
+            if kind == "simple_rnn" and act not in ("tanh", "relu"):
+                return False
+            if kind in ("lstm", "gru") and (act != "tanh" or ract != "sigmoid"):
+                return False
+            if kind == "gru" and cell.get("reset_after") is False:
+                return False
+        elif layout == "onnx" and not {act, ract} - {None} <= ONNX_ACTIVATIONS:
+            return False
+    return True
+
+
+def truth(record: dict[str, Any]) -> dict[str, Any]:
+    """The maths Keras ran the record's (first) cell with, in the manifest's terms."""
+    keys = {"activation": record.get("activation"), "recurrent_activation": record.get("recurrent_activation")}
+    keys["go_backwards"] = bool(record["go_backwards"])
+    if record["cell"] == "gru":
+        keys["reset_after"] = bool(record.get("reset_after"))
+    return {k: v for k, v in keys.items() if v is not None or k == "activation"}
+
+
+def manifest_layer(manifest: dict[str, Any], name: str) -> dict[str, Any] | None:
+    for group in manifest["groups"]:
+        for layer in group["layers"]:
+            if layer["name"] == name:
+                return layer
+    return None

@@ -49,6 +49,16 @@ The output folder appears only when complete; existing exports are replaced only
 )
 @click.option("--force", is_flag=True, help="Replace an existing export in the output folder.")
 @click.option(
+    "--assume-activations",
+    "assume",
+    type=RegistryChoice("kernelsplit.analysis.assume", "Assumption"),
+    default=None,
+    help="For layers whose file stores no config (weights-only files): take activation tanh, "
+    "go_backwards from the direction, and this recurrent activation (generation-default: the "
+    "default of the Keras that wrote the file). Recorded in the manifest. Without it such layers "
+    "are refused by the pytorch and onnx layouts.",
+)
+@click.option(
     "--skip-unsupported",
     is_flag=True,
     help="Export the layers the layout can hold and list the others in the manifest, "
@@ -63,6 +73,7 @@ def command(
     layout: str,
     output: str | None,
     force: bool,
+    assume: str | None,
     skip_unsupported: bool,
 ) -> ExitCode:
     from ...analysis.select import Selection
@@ -82,6 +93,7 @@ def command(
             selection=selection,
             force=force,
             skip_unsupported=skip_unsupported,
+            assume=assume,
         )
     except KernelsplitError as exc:
         raise exc.at(path) from None

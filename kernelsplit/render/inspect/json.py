@@ -10,8 +10,7 @@ from typing import IO, Any
 
 from ..._version import __version__
 from ...jsonutil import dumps_compact, error_object, jsonable
-from ...maths import resolve
-from ...model import Artifact, CellMaths, Failure, GateTensor, RecurrentLayer
+from ...model import Artifact, Failure, GateTensor, RecurrentLayer
 from . import InspectReporter
 
 SCHEMA = "kernelsplit.inspect/1"
@@ -31,21 +30,6 @@ def tensor_dict(tensor: GateTensor) -> dict[str, Any]:
     }
 
 
-def maths_dict(maths: CellMaths) -> dict[str, Any]:
-    """Each fact with its origin; activations also with the formula the writer's generation gives."""
-    writer = maths.writer
-    out: dict[str, Any] = {}
-    for name, fact in maths.facts().items():
-        entry: dict[str, Any] = {"value": fact.value, "origin": fact.origin}
-        if name in ("activation", "recurrent_activation"):
-            resolved = resolve(fact.value, writer) if isinstance(fact.value, str) and writer else None
-            entry["formula"] = resolved.formula if resolved else None
-        out[name] = entry
-    out["generation"] = writer.generation if writer else None
-    out["written_by"] = writer.describe() if writer else None
-    return out
-
-
 def layer_dict(layer: RecurrentLayer, tensors: list[GateTensor]) -> dict[str, Any]:
     return {
         "name": layer.name,
@@ -61,7 +45,7 @@ def layer_dict(layer: RecurrentLayer, tensors: list[GateTensor]) -> dict[str, An
         "notes": list(layer.notes),
         "mismatches": [{"key": m.key, "config": m.config, "stored": m.stored} for m in layer.mismatches],
         "binding": {"method": layer.binding.method, "where": layer.binding.where} if layer.binding else None,
-        "maths": maths_dict(layer.maths),
+        "maths": layer.maths.as_dict(),
         "tensors": [tensor_dict(t) for t in tensors],
     }
 

@@ -1,0 +1,51 @@
+"""Running exports in the frameworks they target: torch modules and ONNX nodes (onnxruntime).
+
+onnxruntime runs the ONNX nodes because it honours the ``activations``/``activation_alpha``/
+``activation_beta`` attributes; ``onnx.reference.ReferenceEvaluator`` silently ignores them for
+LSTM and GRU, so it could not prove an activation mapping (docs/formats.md, "Other frameworks").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def run_onnx_node(target: dict[str, Any], arrays: dict[str, np.ndarray], x_btf: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Run one exported node on a batch-first input; returns (Y [T, D, B, H], Y_h [D, B, H])."""
+    import onnx
+    import onnxruntime
+    from onnx import TensorProto, helper
+
+    names = target["inputs"]
+    node = helper.make_node(target["op_type"], ["X", *names], ["Y", "Y_h"], **target["attributes"])
+    feeds = {"X": np.ascontiguousarray(x_btf.transpose(1, 0, 2), dtype=np.float32)}
+    feeds.update({n: np.asarray(arrays[n], dtype=np.float32) for n in names})
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(v.shape)) for n, v in feeds.items()],
+        [
+            helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None, None, None, None]),
+            helper.make_tensor_value_info("Y_h", TensorProto.FLOAT, [None, None, None]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    y, y_h = session.run(None, feeds)
+    return np.asarray(y), np.asarray(y_h)
+
+
+def build_torch_module(target: dict[str, Any], state: dict[str, np.ndarray]) -> Any:
+    """The torch module the manifest names, with the exported state dict loaded strictly."""
+    import torch
+
+    modules = {"torch.nn.LSTM": torch.nn.LSTM, "torch.nn.GRU": torch.nn.GRU, "torch.nn.RNN": torch.nn.RNN}
+    module = modules[target["module"]](**target["kwargs"]).double()
+    module.load_state_dict({k: torch.from_numpy(np.asarray(v, np.float64)) for k, v in state.items()}, strict=True)
+    return module.eval()
