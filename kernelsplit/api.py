@@ -21,7 +21,7 @@ def open_artifact(path: str | os.PathLike[str]) -> Artifact:
     """Read ``path`` and split every recurrent cell. Raises KernelsplitError subclasses naming ``path``."""
     try:
         result = read(path)
-        writer = writer_of(result.format, result.keras_version)
+        writer = writer_of(result.format, result.keras_version, result.written_by)
         layers = [split(spec) for group in result.groups for spec in classify(group, result.format, writer)]
     except KernelsplitError as exc:
         raise exc.at(str(path)) from None

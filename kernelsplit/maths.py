@@ -63,8 +63,11 @@ class Writer:
 _VERSION = re.compile(r"^(\d+)\.(\d+)")
 
 
-def writer_of(fmt: str, keras_version: str | None) -> Writer:
-    """The writer of a file of format ``fmt`` (``ArtifactFormat`` value) recording ``keras_version``."""
+def writer_of(fmt: str, keras_version: str | None, written_by: Generation | None = None) -> Writer:
+    """The writer of a file of format ``fmt`` (``ArtifactFormat`` value) recording ``keras_version``.
+
+    ``written_by`` is the lineage a reader knows from the format itself; a stored version wins.
+    """
     if fmt == "h5-keras0":
         return Writer(Generation.KERAS1, keras_version)
     if keras_version:
@@ -80,6 +83,8 @@ def writer_of(fmt: str, keras_version: str | None) -> Writer:
             if major == 2:
                 return Writer(Generation.TF_KERAS, keras_version)
         return Writer(None, keras_version, tuple(Generation))
+    if written_by is not None:
+        return Writer(written_by, None)
     if fmt in ("h5-full", "h5-weights"):
         # Keras 1 wrote no keras_version on weights files (Keras 2/3 loaders then assume "1").
         return Writer(Generation.KERAS1, None)

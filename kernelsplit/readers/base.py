@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..errors import CorruptFileError, NotAModelError, NotFoundError, UnsafeFileError
+from ..maths import Generation
 from ..model import ArtifactFormat, Binding
 
 if TYPE_CHECKING:
@@ -92,6 +93,9 @@ class ReadResult:
     executable_layers: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     total_layers: int | None = None
+    #: The Keras lineage that wrote the file, when the format itself tells (a TF 1.9-1.13
+    #: checkpoint's object configs can only come from tf.keras) and ``keras_version`` does not.
+    written_by: Generation | None = None
 
 
 # ----------------------------------------------------------------------------------------- probe

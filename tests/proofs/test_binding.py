@@ -120,3 +120,25 @@ def test_groups_named_by_no_rule_are_bound_by_saving_order_and_say_so(tmp_path: 
     assert moved.binding is not None and moved.binding.where.endswith("layers/lstm_7/cell/vars")
     assert any("saving order" in note for note in moved.notes)
     assert [t.sha256 for t in moved.tensors] == [t.sha256 for t in original[moved.name].tensors]
+
+
+@pytest.mark.parametrize(("folder", "entry", "model"), file_cases(lambda e, m: e.get("object_paths"), ("tfckpt_old",)))
+def test_tf1_checkpoint_layers_are_bound_by_their_stored_configs(folder: Path, entry: dict, model: dict) -> None:
+    """TF 1.9–1.13 checkpoints store each object's config: layers keep their names and maths.
+
+    ``object_paths`` and the maths were recorded from TensorFlow 1.13's own model at save time.
+    """
+    art = open_cached(str(folder / entry["path"]))
+    assert art.writer is not None and art.writer.generation == "tf-keras"
+    assert len(art.layers) == len(model["layers"])
+    for record in model["layers"]:
+        layer = find_layer(art, record["kernel_sha256"], record["key"])
+        assert layer.name == record["key"]
+        assert layer.binding is not None
+        assert (layer.binding.method, layer.binding.where) == (
+            "object-graph",
+            entry["object_paths"][record["key"]] + "/cell",  # the weights hang off the layer's cell
+        )
+        assert layer.maths.recurrent_activation.value == record["recurrent_activation"]
+        assert layer.maths.reset_after.value == record["reset_after"]
+        assert layer.maths.go_backwards.value == record["go_backwards"]

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import IncompleteError
+from ...maths import Generation
 from ...model import Binding
 from ..base import ReadResult, StoredTensor, WeightGroup
 from ..keras.config_walk import CUDNN_LAYERS, RNN_LAYERS, LayerConfig, executable_layers, walk_layer
@@ -49,7 +50,9 @@ def to_result(contents: SavedModelContents) -> ReadResult:
     result = ReadResult(
         format=contents.format, groups=[], keras_version=contents.keras_version, notes=list(contents.notes)
     )
-    root = contents.node_at(())
+    if contents.metadata_source == "object-graph":
+        result.written_by = Generation.TF_KERAS
+    root = contents.node_at(contents.model_root)
     if root is not None:
         result.executable_layers = executable_layers(root.metadata)
     if any(node.metadata.get("class_name") in _RECURRENT for node in contents.nodes):
@@ -67,7 +70,7 @@ def to_result(contents: SavedModelContents) -> ReadResult:
 def _display_name(contents: SavedModelContents, path: tuple[str, ...], name: str) -> str:
     """Prefix a nested layer's name with the names of the models that contain it."""
     parts = []
-    for depth in range(1, len(path)):
+    for depth in range(len(contents.model_root) + 1, len(path)):
         ancestor = contents.node_at(path[:depth])
         if ancestor is not None and ancestor.identifier in _CONTAINERS:
             parts.append(str(ancestor.metadata.get("name", path[depth - 1])))
@@ -107,7 +110,16 @@ def _bind_with_metadata(contents: SavedModelContents, result: ReadResult) -> Non
             binding = Binding("object-graph", where)
             result.groups.append(WeightGroup(cell.name, tensors, cell.description, cell.direction, binding=binding))
     if missing:
-        raise IncompleteError("the config names recurrent layers whose weights are not stored: " + "; ".join(missing))
+        why = ""
+        if contents.metadata_source == "object-graph":
+            # docs/formats.md, "TF checkpoints": known TensorFlow 1.x gaps, not damage.
+            why = (
+                " (TensorFlow 1.9 and 1.10 did not save RNN cells in TF-format checkpoints, and 1.11-1.13"
+                " not the cells of a StackedRNNCells)"
+            )
+        raise IncompleteError(
+            "the config names recurrent layers whose weights are not stored: " + "; ".join(missing) + why
+        )
 
 
 def _bind_inferred(contents: SavedModelContents, result: ReadResult) -> None:
@@ -128,14 +140,29 @@ def _bind_inferred(contents: SavedModelContents, result: ReadResult) -> None:
             already_read[variable.key] = (values, raw)
         key = variable.path[:-1] if structural else tuple(full.split("/")[:-1])
         groups.setdefault(key, []).append(variable)
+    cells: list[tuple[tuple[str, ...], list[BundleVariable]]] = []
     for key, members in groups.items():
         by_role = {
             (m.path[-1] if m.path and m.path[0] not in _FLAT_LISTS else m.full_name.rsplit("/", 1)[-1]): m
             for m in members
         }
-        if "kernel" not in by_role or "recurrent_kernel" not in by_role:
-            continue
-        ordered = [by_role[r] for r in _ROLES if r in by_role]
-        first = ordered[0].full_name.split("/")[0] if ordered[0].full_name else "/".join(key)
+        if "kernel" in by_role and "recurrent_kernel" in by_role:
+            cells.append((key, [by_role[r] for r in _ROLES if r in by_role]))
+    names = _inferred_names([(key, ordered[0].full_name) for key, ordered in cells])
+    for (key, ordered), name in zip(cells, names, strict=True):
         tensors = [_stored(contents, v, already_read) for v in ordered]
-        result.groups.append(WeightGroup(first, tensors, binding=Binding("shapes", "/".join(key))))
+        result.groups.append(WeightGroup(name, tensors, binding=Binding("shapes", "/".join(key))))
+
+
+def _inferred_names(cells: list[tuple[tuple[str, ...], str]]) -> list[str]:
+    """A name per cell from its variables' TF names: the outermost scope (``lstm`` of
+    ``lstm/lstm_cell/kernel``) unless two cells share it, as the two directions of a Bidirectional
+    do; those keep every scope but the cell's own (``bidirectional/forward_lstm``)."""
+    short = [full.split("/")[0] if full else "/".join(key) for key, full in cells]
+    long = []
+    for (key, full), name in zip(cells, short, strict=True):
+        scopes = full.split("/")[:-1] if full else list(key)
+        if len(scopes) > 1 and scopes[-1].endswith("cell"):
+            scopes = scopes[:-1]
+        long.append("/".join(scopes) or name)
+    return [s if short.count(s) == 1 else full for s, full in zip(short, long, strict=True)]

@@ -58,9 +58,12 @@ class SavedModelContents:
     variables: list[BundleVariable]
     bundle: TensorBundle | None
     tensorflow_version: str | None = None
-    #: ``keras_metadata.pb``, ``saved_model.pb`` or None (no Keras config: checkpoints, Keras 3 export).
+    #: ``keras_metadata.pb``, ``saved_model.pb``, ``object-graph`` (TF 1.9-1.13 checkpoints) or None
+    #: (no Keras config: other checkpoints, Keras 3 export).
     metadata_source: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: Object path of the Keras model (``("model",)`` in a ``tf.train.Checkpoint(model=...)``).
+    model_root: tuple[str, ...] = ()
 
     def read(self, variable: BundleVariable | str) -> np.ndarray:
         """Values of a variable (bfloat16 decoded to float32)."""
@@ -140,12 +143,56 @@ def _keras_version(nodes: list[KerasNode]) -> str | None:
 
 
 def read_checkpoint(prefix: str | os.PathLike[str], verify_crc: bool = True) -> SavedModelContents:
-    """Read a TF-format checkpoint (``model.save_weights("ckpt/ckpt")``, ``tf.train.Checkpoint``)."""
+    """Read a TF-format checkpoint (``model.save_weights("ckpt/ckpt")``, ``tf.train.Checkpoint``).
+
+    TensorFlow 1.9-1.13 also stored every object's config as an ``OBJECT_CONFIG_JSON`` string
+    (docs/formats.md, "TF checkpoints"): those become the Keras nodes the cells are bound by.
+    """
     given = Path(prefix)
     bundle = TensorBundle.open(resolve_checkpoint_prefix(given), verify_crc=verify_crc)
     notes: list[str] = []
     variables = _variables(bundle, notes)
-    return SavedModelContents(str(given), ArtifactFormat.TF_CHECKPOINT, None, [], variables, bundle, None, None, notes)
+    nodes = _object_configs(bundle)
+    contents = SavedModelContents(str(given), ArtifactFormat.TF_CHECKPOINT, None, nodes, variables, bundle, notes=notes)
+    if nodes:
+        contents.metadata_source = "object-graph"
+        contents.model_root = min((n.path for n in nodes if n.identifier == NETWORK), key=len, default=())
+        notes.append("layer configs read from the checkpoint's OBJECT_CONFIG_JSON (written by TensorFlow 1.9-1.13)")
+    return contents
+
+
+#: The identifier given to a model's node (``metadata.KerasNode``), as tf-keras metadata names it.
+NETWORK = "_tf_keras_network"
+_MODELS = {"Model", "Functional", "Sequential"}
+#: A config string larger than this is not one TensorFlow wrote for a Keras model.
+_MAX_CONFIG_BYTES = 64 << 20
+
+
+def _object_configs(bundle: TensorBundle) -> list[KerasNode]:
+    """The Keras config each object of a TF 1.9-1.13 checkpoint stored, as Keras nodes at its path."""
+    if OBJECT_GRAPH_KEY not in bundle.entries:
+        return []
+    graph = object_graph.parse_object_graph(bundle.read_strings(OBJECT_GRAPH_KEY)[0])
+    paths = object_graph.object_paths(graph)
+    found: list[KerasNode] = []
+    for node in graph:
+        for attribute in node.attributes:
+            if attribute.name != "OBJECT_CONFIG_JSON" or node.node_id not in paths:
+                continue
+            entry = bundle.entries.get(attribute.checkpoint_key)
+            if entry is None or entry.size > _MAX_CONFIG_BYTES:
+                raise CorruptFileError(f"{bundle.prefix}: config {attribute.checkpoint_key!r} is missing or too large")
+            (text,) = bundle.read_strings(attribute.checkpoint_key)[:1] or [b""]
+            config = metadata.parse_json(text.decode("utf-8", errors="replace"), attribute.checkpoint_key)
+            class_name = config.get("class_name")
+            inner = config.get("config")
+            if not isinstance(class_name, str):
+                continue
+            name = inner.get("name") if isinstance(inner, dict) else None
+            identifier = NETWORK if class_name in _MODELS else "_tf_keras_layer"
+            described = {"class_name": class_name, "config": inner, "name": name}
+            found.append(KerasNode(node.node_id, paths[node.node_id], identifier, described))
+    return found
 
 
 def read_savedmodel(path: str | os.PathLike[str], verify_crc: bool = True) -> SavedModelContents:

@@ -35,7 +35,7 @@ class KerasNode:
         return ".".join(("root", *self.path))
 
 
-def _json(text: str, what: str) -> dict[str, Any]:
+def parse_json(text: str, what: str) -> dict[str, Any]:
     if not text:
         return {}
     try:
@@ -69,7 +69,7 @@ def parse_keras_metadata(data: bytes | memoryview) -> list[KerasNode]:
                 identifier = pw.decode_str(pw.expect_bytes(sf, sw, sv, what), what)
             elif sf == 5:
                 metadata = pw.decode_str(pw.expect_bytes(sf, sw, sv, what), what)
-        out.append(KerasNode(node_id, _split_node_path(node_path), identifier, _json(metadata, what)))
+        out.append(KerasNode(node_id, _split_node_path(node_path), identifier, parse_json(metadata, what)))
     return out
 
 
@@ -138,6 +138,6 @@ def embedded_keras_nodes(nodes: list[GraphNode]) -> list[KerasNode]:
             continue
         if node.node_id not in paths:
             continue
-        metadata = _json(node.metadata or "", f"saved_model.pb node {node.node_id}")
+        metadata = parse_json(node.metadata or "", f"saved_model.pb node {node.node_id}")
         out.append(KerasNode(node.node_id, paths[node.node_id], node.identifier, metadata))
     return out
