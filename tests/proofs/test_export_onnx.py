@@ -4,7 +4,8 @@ W, R, B are read back from the exported files; node attributes (direction, hidde
 linear_before_reset, activations with their α/β) come from the manifest. Every Keras activation
 ONNX's RNN operators compute exactly is exported with the writing generation's definition
 (``hard_sigmoid`` slope 0.2 for Keras 1/2 and tf.keras, 1/6 for Keras 3); the others are refused.
-onnxruntime runs the nodes because the ONNX reference evaluator ignores ``activations``.
+onnxruntime runs every node because the ONNX reference evaluator ignores ``activations``; the
+nodes with ONNX's default activations also run in the reference evaluator.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from support.exporting import (
 )
 from support.fixtures import ATOL, cells_of, find_layer, open_cached, oracle, record_cases
 from support.paths import FIXTURES
-from support.runtimes import run_onnx_node
+from support.runtimes import has_default_activations, run_onnx_node
 
 pytest.importorskip("onnxruntime")
 
@@ -39,13 +40,22 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return cached_exporter(tmp_path_factory, LAYOUT)
 
 
-def run_group(done: Exported, group: dict[str, Any], fmt: str, x_btf: np.ndarray) -> tuple[np.ndarray, ...]:
+def run_group(
+    done: Exported, group: dict[str, Any], fmt: str, x_btf: np.ndarray, runtime: str = "onnxruntime"
+) -> tuple[np.ndarray, ...]:
     assert done.folder is not None and done.manifest is not None
-    return run_onnx_node(group["target"], group_arrays(done.folder, done.manifest, group["name"], fmt), x_btf)
+    arrays = group_arrays(done.folder, done.manifest, group["name"], fmt)
+    return run_onnx_node(group["target"], arrays, x_btf, runtime)
 
 
 def run_record(
-    folder: pathlib.Path, entry: dict[str, Any], model: dict[str, Any], record: dict[str, Any], done: Exported, fmt: str
+    folder: pathlib.Path,
+    entry: dict[str, Any],
+    model: dict[str, Any],
+    record: dict[str, Any],
+    done: Exported,
+    fmt: str,
+    runtime: str = "onnxruntime",
 ) -> tuple[np.ndarray, np.ndarray]:
     assert done.manifest is not None
     art = open_cached(str(folder / entry["path"]))
@@ -56,7 +66,7 @@ def run_record(
         layer = find_layer(art, record["kernel_sha256"], record["key"])
         group = group_of(done.manifest, layer.name)
         assert group["target"]["attributes"]["direction"] == "bidirectional"
-        y, _ = run_group(done, group, fmt, x)
+        y, _ = run_group(done, group, fmt, x, runtime)
         index = [lay["name"] for lay in group["layers"]].index(layer.name)
         seq = y[:, index].transpose(1, 0, 2)  # (B, T, H), input time order
         if record["direction"] == "backward":  # Keras returns the backward layer in processing order
@@ -66,7 +76,7 @@ def run_record(
     for i, cell in enumerate(cells_of(record)):
         layer = find_layer(art, cell["kernel_sha256"], f"{record['key']}[{i}]")
         group = group_of(done.manifest, layer.name)
-        y, _ = run_group(done, group, fmt, seq)
+        y, _ = run_group(done, group, fmt, seq, runtime)
         seq = y[:, 0].transpose(1, 0, 2)
         if group["target"]["attributes"]["direction"] == "reverse":  # ONNX: input order; Keras: processing
             seq = seq[:, ::-1]
@@ -102,6 +112,20 @@ def test_reproduces_keras_or_refuses_with_a_reason(
         assert err <= _atol(record), f"max |onnx - keras| = {err:.3g} > {_atol(record)}"
     else:
         assert err > _atol(record), f"assumed {wrong} yet the output matches Keras"
+    if not wrong and all(has_default_activations(g["target"]) for g in _groups_of(done, art_layers(path, record))):
+        reference, _ = run_record(folder, entry, model, record, done, "npz", runtime="reference")
+        err = float(np.max(np.abs(reference - want)))
+        assert err <= _atol(record), f"max |onnx reference evaluator - keras| = {err:.3g}"
+
+
+def art_layers(path: pathlib.Path, record: dict[str, Any]) -> list[str]:
+    art = open_cached(str(path))
+    return [find_layer(art, c["kernel_sha256"], record["key"]).name for c in cells_of(record)]
+
+
+def _groups_of(done: Exported, names: list[str]) -> list[dict[str, Any]]:
+    assert done.manifest is not None
+    return [group_of(done.manifest, name) for name in names]
 
 
 @pytest.mark.parametrize(

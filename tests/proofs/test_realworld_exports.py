@@ -6,7 +6,8 @@ The oracle is real Keras (tests/support/keras_oracle.py): the layer built with i
 the activations its file's config names, as the generation that wrote the file defines them
 (tf-keras for Keras 1/2 and tf.keras files, Keras 3 for Keras 3 files), with the weights kernelsplit
 reads (test_realworld.py proves them digest-equal to what Keras's own loader holds). The exports run
-in torch.nn and in onnxruntime on the same seeded input.
+in torch.nn and in onnxruntime on the same seeded input (ONNX nodes with default activations in the
+ONNX reference evaluator too, which must agree).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 from support.exporting import group_arrays, group_of
 from support.keras_oracle import keras_outputs
 from support.paths import REALWORLD, needs_shared
-from support.runtimes import build_torch_module, run_onnx_node
+from support.runtimes import build_torch_module, has_default_activations, run_onnx_node
 
 import kernelsplit
 from kernelsplit.export import export_artifact
@@ -88,6 +89,9 @@ def _export_output(layout: str, done: Any, layer: RecurrentLayer, x: np.ndarray)
             return seq[:, ::-1] if position == 1 else seq
         return seq
     y, _ = run_onnx_node(group["target"], arrays, x)
+    if has_default_activations(group["target"]):  # the reference evaluator agrees where it can judge
+        reference, _ = run_onnx_node(group["target"], arrays, x, runtime="reference")
+        assert float(np.max(np.abs(reference - y))) <= 1e-5, f"{layer.name}: onnxruntime and the reference disagree"
     seq = y[:, position].transpose(1, 0, 2)  # input time order
     reverse = (pair and position == 1) or group["target"]["attributes"]["direction"] == "reverse"
     return seq[:, ::-1] if reverse else seq
