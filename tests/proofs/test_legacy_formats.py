@@ -31,9 +31,12 @@ REALWORLD = REALWORLD_ROOT / "files"
 EXPECTED_FORMAT = {
     "cudnn_weights.h5": "h5-weights",
     "cudnn.h5": "h5-full",
+    "cudnn_converted.h5": "h5-full",
     "k1_tf.h5": "h5-full",
     "k1_th.h5": "h5-full",
     "k1_th_weights.h5": "h5-weights",
+    "k1_resaved.h5": "h5-full",
+    "k1_keras3.keras": "keras-zip",
     "k1_convlstm_tf.h5": "h5-full",
     "k1_convlstm_th.h5": "h5-full",
     "k1_convlstm_th_weights.h5": "h5-weights",
