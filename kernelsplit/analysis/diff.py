@@ -7,9 +7,14 @@ are equal; otherwise it carries the relative Frobenius change ‖new − old‖ 
 absolute change, computed in float64. Config keys stored by only one of the two files are not
 changes (formats store different subsets, e.g. tf-keras's ``implementation``).
 
+A layer is *identical* (every block the same bytes, stored the same way, nothing computed
+differently), *equivalent* (stored differently but provably the same function, with the reasons:
+``analysis/equivalence.py``), *changed*, *added* or *removed*.
+
 Breaking (exit 1): a block's shape changed, a block or a layer disappeared or appeared inside a
-layer, a layer disappeared, or a drift exceeded ``max_drift``. A layer *added* is reported, not
-breaking.
+layer, a layer disappeared, a drift exceeded ``max_drift``, or a layer's maths computes another
+function (an activation resolved differently, ``go_backwards``, ``reset_after``). An equivalent
+layer is never breaking; a layer *added* is reported, not breaking.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import numpy as np
 from .._compat import StrEnum
 from ..exitcodes import ExitCode
 from ..model import Artifact, GateTensor, RecurrentLayer
+from .equivalence import equivalence
 
 
 @dataclass
@@ -55,7 +61,7 @@ class TensorDiff:
 @dataclass
 class LayerDiff:
     name: str
-    #: identical | changed | added | removed
+    #: identical | equivalent | changed | added | removed
     status: str
     old_name: str | None = None
     new_name: str | None = None
@@ -63,6 +69,10 @@ class LayerDiff:
     new_cell: str | None = None
     config_changes: list[tuple[str, Any, Any]] = field(default_factory=list)
     tensors: list[TensorDiff] = field(default_factory=list)
+    #: Why the layer is equivalent, or why it is changed though no block's bytes changed.
+    reasons: list[str] = field(default_factory=list)
+    #: Maths facts computed differently on the two sides: (fact, old, new); breaking.
+    maths_changes: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def max_relative_change(self) -> float | None:
@@ -72,6 +82,7 @@ class LayerDiff:
 
 class DiffVerdict(StrEnum):
     IDENTICAL = "identical"
+    EQUIVALENT = "equivalent"
     CHANGED = "changed"
     BREAKING = "breaking"
 
@@ -100,8 +111,10 @@ class DiffReport:
             if layer.status == "removed":
                 reasons.append(f"layer {layer.name} removed")
                 continue
-            if layer.status == "added":
+            if layer.status in ("added", "equivalent"):
                 continue
+            for fact, old, new in layer.maths_changes:
+                reasons.append(f"layer {layer.name} {fact} computes {old} -> {new}")
             for t in layer.tensors:
                 label = f"layer {layer.name} {t.block}"
                 if t.status == "shape-changed":
@@ -116,7 +129,11 @@ class DiffReport:
     def verdict(self) -> DiffVerdict:
         if self.breaking:
             return DiffVerdict.BREAKING
-        return DiffVerdict.IDENTICAL if self.identical else DiffVerdict.CHANGED
+        if self.identical:
+            return DiffVerdict.IDENTICAL
+        if all(layer.status in ("identical", "equivalent") for layer in self.layers):
+            return DiffVerdict.EQUIVALENT
+        return DiffVerdict.CHANGED
 
     @property
     def exit_code(self) -> ExitCode:
@@ -185,9 +202,19 @@ def diff_layers(old: RecurrentLayer, new: RecurrentLayer) -> LayerDiff:
     new_map = {(t.part, t.gate): t for t in new.tensors}
     tensors = [diff_tensor(old_map.get(k), new_map.get(k), *k) for k in keys]
     changes = _config_changes(old, new)
-    same = all(t.status == "identical" for t in tensors) and not changes
     name = old.name if old.name == new.name else f"{old.name} -> {new.name}"
-    return LayerDiff(name, "identical" if same else "changed", old.name, new.name, old.cell, new.cell, changes, tensors)
+    found = equivalence(old, new)
+    same_bytes = all(t.status == "identical" for t in tensors) and not changes
+    stored_alike = old.conversion == new.conversion and (
+        old.class_name == new.class_name or old.inferred or new.inferred
+    )
+    if same_bytes and stored_alike and not found.maths_changes:
+        status, reasons = "identical", []
+    else:
+        status, reasons = ("equivalent" if found.same_function else "changed"), found.reasons
+    result = LayerDiff(name, status, old.name, new.name, old.cell, new.cell, changes, tensors, reasons)
+    result.maths_changes = found.maths_changes
+    return result
 
 
 def _digests(layer: RecurrentLayer) -> Counter[str]:

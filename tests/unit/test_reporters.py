@@ -177,7 +177,7 @@ def test_diff_verdicts() -> None:
 def test_diff_json_matches_its_schema() -> None:
     document = json.loads(render(diff_reporter("json"), diff_report(max_drift=0.01)))
     jsonschema.validate(document, schema("diff-1.json"))
-    assert document["summary"] == {"identical": 1, "changed": 1, "added": 1, "removed": 1}
+    assert document["summary"] == {"identical": 1, "equivalent": 0, "changed": 1, "added": 1, "removed": 1}
     assert len(document["breaking"]) == 1 + 9  # the removed layer, and all 9 GRU blocks drifted
 
 

@@ -16,5 +16,11 @@ class DiffGithubReporter(DiffReporter):
         for reason in report.breaking:
             stream.write(annotation("error", report.new.path, "kernelsplit diff", reason) + "\n")
         changed = sum(layer.status == "changed" for layer in report.layers)
-        summary = "identical" if report.verdict == DiffVerdict.IDENTICAL else f"{changed} layer(s) changed"
+        equivalent = sum(layer.status == "equivalent" for layer in report.layers)
+        if report.verdict == DiffVerdict.IDENTICAL:
+            summary = "identical"
+        elif report.verdict == DiffVerdict.EQUIVALENT:
+            summary = f"equivalent ({equivalent} layer(s) stored differently, same function)"
+        else:
+            summary = f"{changed} layer(s) changed"
         stream.write(f"kernelsplit diff: {summary}, {len(report.breaking)} breaking change(s)\n")

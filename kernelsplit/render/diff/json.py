@@ -42,11 +42,13 @@ def layer_dict(layer: LayerDiff) -> dict[str, Any]:
         "config_changes": [{"key": k, "old": jsonable(a), "new": jsonable(b)} for k, a, b in layer.config_changes],
         "max_relative_change": number(layer.max_relative_change),
         "tensors": [tensor_dict(t) for t in layer.tensors],
+        "reasons": list(layer.reasons),
+        "maths_changes": [{"fact": f, "old": a, "new": b} for f, a, b in layer.maths_changes],
     }
 
 
 def report_dict(report: DiffReport) -> dict[str, Any]:
-    counts = {s: 0 for s in ("identical", "changed", "added", "removed")}
+    counts = {s: 0 for s in ("identical", "equivalent", "changed", "added", "removed")}
     for layer in report.layers:
         counts[layer.status] += 1
     return {
@@ -56,6 +58,7 @@ def report_dict(report: DiffReport) -> dict[str, Any]:
         "new": {"path": report.new.path, "format": report.new.format},
         "max_drift": report.max_drift,
         "identical": report.identical,
+        "verdict": report.verdict.value,
         "exit_code": report.exit_code,
         "breaking": report.breaking,
         "summary": counts,

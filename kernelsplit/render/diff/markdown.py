@@ -9,7 +9,12 @@ from ..markdown import cell
 from ..paths import display_path
 from . import DiffReporter, describe_change, fmt
 
-_TITLE = {DiffVerdict.IDENTICAL: "identical", DiffVerdict.CHANGED: "changed", DiffVerdict.BREAKING: "breaking changes"}
+_TITLE = {
+    DiffVerdict.IDENTICAL: "identical",
+    DiffVerdict.EQUIVALENT: "equivalent",
+    DiffVerdict.CHANGED: "changed",
+    DiffVerdict.BREAKING: "breaking changes",
+}
 
 
 def render(report: DiffReport) -> str:
@@ -20,9 +25,12 @@ def render(report: DiffReport) -> str:
         lines += ["**Breaking:**", ""] + [f"- {cell(r)}" for r in report.breaking] + [""]
     lines += ["| layer | status | part[gate] | change | ‖Δ‖/‖old‖ | max \\|Δ\\| |", "|---|---|---|---|---|---|"]
     for layer in report.layers:
-        if layer.status in ("identical", "added", "removed"):
-            lines.append(f"| {cell(layer.name)} | {layer.status} | | | | |")
+        if layer.status in ("identical", "equivalent", "added", "removed"):
+            why = "; ".join(layer.reasons)
+            lines.append(f"| {cell(layer.name)} | {layer.status} | | {cell(why)} | | |")
             continue
+        for reason in layer.reasons:
+            lines.append(f"| {cell(layer.name)} | changed | | {cell(reason)} | | |")
         for key, a, b in layer.config_changes:
             lines.append(f"| {cell(layer.name)} | changed | config `{cell(key)}` | {cell(a)} → {cell(b)} | | |")
         for t in layer.tensors:

@@ -11,6 +11,7 @@ from . import DiffReporter, describe_change, fmt
 
 _STYLE = {
     "identical": "green",
+    "equivalent": "green",
     "changed": "yellow",
     "added": "cyan",
     "removed": "bold red",
@@ -34,7 +35,11 @@ class DiffTextReporter(DiffReporter):
             style = _STYLE[layer.status]
             if layer.status != "changed":
                 table.add_row(escape(layer.name), f"[{style}]{layer.status}[/]", "", "", "", "")
+                for reason in layer.reasons:  # why an equivalent layer computes the same function
+                    table.add_row("", "", "", escape(reason), "", "")
                 continue
+            for reason in layer.reasons:
+                table.add_row(escape(layer.name), f"[{style}]not equivalent[/]", "", escape(reason), "", "")
             for key, a, b in layer.config_changes:
                 table.add_row(escape(layer.name), f"[{style}]config[/]", escape(key), escape(f"{a!r} -> {b!r}"), "", "")
             for t in layer.tensors:
@@ -52,5 +57,7 @@ class DiffTextReporter(DiffReporter):
         console.print(table)
         if report.verdict == DiffVerdict.IDENTICAL:
             console.print("[green]identical[/]: every gate block has the same digest")
+        elif report.verdict == DiffVerdict.EQUIVALENT:
+            console.print("[green]equivalent[/]: stored differently, but every layer computes the same function")
         for reason in report.breaking:
             console.print(f"[bold red]breaking[/]: {escape(reason)}")
