@@ -90,6 +90,13 @@ class ConfigError(UsageError):
     code = "config"
 
 
+class UnknownMathsError(KernelsplitError):
+    """What a layer computes is not recorded in its file (activations, GRU form, convolution...):
+    running it would need a guess, which is refused unless the user makes it explicitly."""
+
+    code = "unknown-maths"
+
+
 class RuleFailure(KernelsplitError):
     """A check rule raised on an artifact (a hostile value no rule anticipated); the others still ran."""
 

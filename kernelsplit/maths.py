@@ -246,6 +246,11 @@ def activation(name: str, generation: Generation) -> Activation | None:
     return _BY_GENERATION[generation].get(name) or _COMMON.get(name)
 
 
+def activation_names(generation: Generation) -> list[str]:
+    """Every activation name kernelsplit computes for ``generation``, sorted."""
+    return sorted({*_COMMON, *_BY_GENERATION[generation]})
+
+
 def resolve(name: str, writer: Writer) -> Activation | None:
     """``name`` as the file's writer computes it; None when unknown or when the possible writers disagree."""
     found = {activation(name, g) for g in writer.possible}

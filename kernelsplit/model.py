@@ -9,16 +9,21 @@ re-computed, so a block's sha256 identifies the stored bytes. A layer also carri
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
 from ._compat import StrEnum
+from .equations import Convolution
 from .errors import KernelsplitError, UnknownBlockError
 from .layouts import CELL_LAYOUTS, CellLayout
 from .maths import Writer, resolve
+
+if TYPE_CHECKING:
+    from .forward import ForwardResult
 
 
 class CellKind(StrEnum):
@@ -129,6 +134,8 @@ class CellMaths:
     go_backwards: Fact[bool] = UNKNOWN
     #: The Bidirectional wrapper's ``merge_mode`` (for a direction of a Bidirectional).
     merge_mode: Fact[str] = UNKNOWN
+    #: A ConvLSTM's input convolution (kernel size, strides, padding, dilation, data format).
+    convolution: Fact[Convolution] = UNKNOWN
     #: The Keras that wrote the file (its generation decides what each activation name computes).
     writer: Writer | None = None
 
@@ -153,6 +160,8 @@ class CellMaths:
                 found = resolve(fact.value, self.writer) if isinstance(fact.value, str) and self.writer else None
                 entry["formula"] = found.formula if found else None
             out[name] = entry
+        conv = self.convolution
+        out["convolution"] = {"value": conv.value.as_dict() if conv.value else None, "origin": conv.origin}
         out["generation"] = self.writer.generation if self.writer else None
         out["written_by"] = self.writer.describe() if self.writer else None
         return out
@@ -282,6 +291,9 @@ class Mismatch:
     message: str
 
 
+_DIRECTION_COMPONENT = re.compile(r"/(forward|backward)(?=/|$)")
+
+
 @dataclass
 class RecurrentLayer:
     """One recurrent cell's weights, split into gate blocks, and what the cell computes."""
@@ -344,6 +356,29 @@ class RecurrentLayer:
         ]
         return np.concatenate(blocks, axis=-1)
 
+    @property
+    def wrapper(self) -> str | None:
+        """The Bidirectional wrapper a direction belongs to (its name without ``/forward``/``/backward``)."""
+        if self.direction is None:
+            return None
+        key, count = _DIRECTION_COMPONENT.subn("", self.name, count=1)
+        return key if count else None
+
+    def forward(
+        self,
+        x: Any,
+        initial_state: Any = None,
+        *,
+        return_sequences: bool | None = None,
+        dtype: Any = np.float64,
+    ) -> ForwardResult:
+        """What Keras computes for this layer on ``x`` (batch, time, features): the reference
+        forward pass of ``kernelsplit.forward`` (float64 unless ``dtype`` says; ``"stored"`` for the
+        stored dtype). Raises ``UnknownMathsError`` when the file does not say what the layer computes."""
+        from .forward import forward
+
+        return forward(self, x, initial_state, return_sequences=return_sequences, dtype=dtype)
+
 
 @dataclass
 class Artifact:
@@ -366,6 +401,16 @@ class Artifact:
     def error(self) -> None:
         """Always None: a read that failed gives a :class:`Failure` instead (see ``try_open``)."""
         return None
+
+    def pair(self, layer: RecurrentLayer) -> tuple[RecurrentLayer, RecurrentLayer] | None:
+        """The (forward, backward) directions of the Bidirectional ``layer`` is one of; None if it is none."""
+        wrapper = layer.wrapper
+        if wrapper is None:
+            return None
+        members = [other for other in self.layers if other.wrapper == wrapper]
+        ahead = [m for m in members if m.direction == Direction.FORWARD]
+        back = [m for m in members if m.direction == Direction.BACKWARD]
+        return (ahead[0], back[0]) if len(ahead) == 1 and len(back) == 1 else None
 
 
 @dataclass(frozen=True)

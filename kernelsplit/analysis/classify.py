@@ -9,9 +9,10 @@ The facts behind each rule are in docs/formats.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from ..equations import DATA_FORMATS, PADDINGS, Convolution
 from ..errors import CorruptFileError, UnsupportedError
 from ..layouts import (
     CELL_LAYOUTS,
@@ -168,6 +169,8 @@ def _classify(
     mismatches = _mismatches(name, description, config_kind, kind, units, storage, bias)
     notes += [m.message for m in mismatches]
     maths = _maths(hyper, kind, storage, bias, description is not None, writer)
+    if kind == "conv_lstm" and description is not None:
+        maths = replace(maths, convolution=_convolution(hyper, _kernel_size(layout)))
     notes += _keras3_trap(maths)
     if storage == Storage.CUDNN:
         hyper.update(CUDNN_MATHS.get(kind, {}))
@@ -463,9 +466,50 @@ def _maths(
         use_bias=Fact(bias != BiasLayout.NONE, Origin.STORED),
         reset_after=reset_after,
         go_backwards=_fact(hyper, "go_backwards", bool, described, False),
-        merge_mode=_fact(hyper, "merge_mode", str, described),
+        # merge_mode None (outputs not merged) is a setting a config stores, not an unknown.
+        merge_mode=Fact(None, Origin.CONFIG)
+        if "merge_mode" in hyper and hyper["merge_mode"] is None
+        else _fact(hyper, "merge_mode", str, described),
         writer=writer,
     )
+
+
+def _kernel_size(layout: FusedTensors | PerGateTensors) -> tuple[int, ...]:
+    """A ConvLSTM's kernel size, read off its stored input kernel (Keras 1 th arrays transposed)."""
+    if isinstance(layout, FusedTensors):
+        return tuple(layout.kernel.shape[:-2])
+    first = next(tensor for (role, _), tensor in layout.by_role.items() if role == "W")
+    shape = tuple(first.shape[i] for i in KERAS1_TH_TO_TF) if layout.th_conv else first.shape
+    return tuple(shape[:-2])
+
+
+def _conv_tuple(value: Any, rank: int) -> tuple[int, ...] | None:
+    """Keras's ``standardize_tuple``: an int repeated ``rank`` times, or ``rank`` positive ints."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value] * rank
+    if not isinstance(value, (list, tuple)) or len(value) != rank:
+        return None
+    if all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+        return tuple(value)
+    return None
+
+
+def _convolution(hyper: dict[str, Any], kernel_size: tuple[int, ...]) -> Fact[Convolution]:
+    """A ConvLSTM's input convolution from its stored config (Keras 1: ``subsample``, ``border_mode``,
+    ``dim_ordering``, and no dilation). Unknown when any setting is missing or unreadable: the data
+    format's default is a user setting of the machine that saved the file, never recorded."""
+    rank = len(kernel_size)
+    keras1 = "dilation_rate" not in hyper and any(k in hyper for k in ("subsample", "border_mode", "dim_ordering"))
+    strides = _conv_tuple(hyper.get("strides", hyper.get("subsample")), rank)
+    dilation = (1,) * rank if keras1 else _conv_tuple(hyper.get("dilation_rate"), rank)
+    padding = hyper.get("padding", hyper.get("border_mode"))
+    padding = padding.lower() if isinstance(padding, str) else None
+    data_format = hyper.get("data_format")
+    if data_format is None and hyper.get("dim_ordering") in ("th", "tf"):
+        data_format = "channels_first" if hyper["dim_ordering"] == "th" else "channels_last"
+    if strides is None or dilation is None or padding not in PADDINGS or data_format not in DATA_FORMATS:
+        return Fact()
+    return Fact(Convolution(rank, kernel_size, strides, padding, dilation, data_format), Origin.CONFIG)
 
 
 def _keras3_trap(maths: CellMaths) -> list[str]:

@@ -12,7 +12,6 @@ ONNX reference evaluator too, which must agree).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -20,6 +19,8 @@ import pytest
 from support.exporting import group_arrays, group_of
 from support.keras_oracle import keras_outputs
 from support.paths import REALWORLD, needs_shared
+from support.realworld import files as _files
+from support.realworld import keras_case as _case
 from support.runtimes import build_torch_module, has_default_activations, run_onnx_node
 
 import kernelsplit
@@ -31,42 +32,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
 LAYOUTS = ("pytorch", "onnx")
-CLASSES = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
 ATOL = 1e-5
-
-
-def _files() -> list[str]:
-    if not REALWORLD.is_dir():
-        return []
-    expected = sorted((REALWORLD / "expected").glob("*.json"))
-    return [json.loads(p.read_text())["local_file"] for p in expected]
-
-
-def _keras_weights(layer: RecurrentLayer) -> list[np.ndarray]:
-    """The weights a plain Keras layer takes: CuDNN's two LSTM bias halves summed, as Keras converts."""
-    weights = [layer.fused("kernel"), layer.fused("recurrent_kernel")]
-    if "bias" in layer.parts:
-        bias = layer.fused("bias")
-        if "recurrent_bias" in layer.parts:
-            recurrent = layer.fused("recurrent_bias")
-            bias = np.stack([bias, recurrent]) if layer.cell == "gru" else bias + recurrent
-        weights.append(bias)
-    return weights
-
-
-def _case(layer: RecurrentLayer, x: np.ndarray) -> dict[str, Any]:
-    maths = layer.maths
-    return {
-        "class_name": CLASSES[layer.cell],
-        "units": layer.units,
-        "activation": maths.activation.value,
-        "recurrent_activation": maths.recurrent_activation.value,
-        "use_bias": bool(maths.use_bias.value),
-        "reset_after": bool(maths.reset_after.value),
-        "go_backwards": bool(maths.go_backwards.value),
-        "weights": _keras_weights(layer),
-        "x": x,
-    }
 
 
 def _framework(artifact: Artifact) -> str:
