@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__ as __version__
 
 if TYPE_CHECKING:  # what type checkers see; at run time _LAZY imports each name on first use
+    from . import forward as forward
     from .analysis.select import Selection as Selection
     from .api import open_artifact as open  # noqa: F401 - public as kernelsplit.open
     from .api import try_open as try_open
@@ -33,6 +34,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time _LAZY imports each name
     from .model import Part as Part
     from .model import RecurrentLayer as RecurrentLayer
     from .model import TensorStats as TensorStats
+    from .render.explain import render as explain  # noqa: F401 - public as kernelsplit.explain
 
 _MODEL_NAMES = (
     "Artifact",
@@ -54,10 +56,14 @@ _LAZY = {
     "KernelsplitError": ("errors", "KernelsplitError"),
     "CELL_LAYOUTS": ("layouts", "CELL_LAYOUTS"),
     "Selection": ("analysis.select", "Selection"),
+    "explain": ("render.explain", "render"),
     **{name: ("model", name) for name in _MODEL_NAMES},
 }
 
-__all__ = sorted([*_LAZY, "__version__"])
+#: Modules reachable as attributes (``kernelsplit.forward.bidirectional``), imported on first use.
+_SUBMODULES = ("forward",)
+
+__all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
 
 
 def __dir__() -> list[str]:
@@ -67,8 +73,12 @@ def __dir__() -> list[str]:
 if not TYPE_CHECKING:  # type checkers see the imports above, so a typo stays an error for them
 
     def __getattr__(name: str) -> Any:
-        if name not in _LAZY:
+        if name not in _LAZY and name not in _SUBMODULES:
             raise AttributeError(f"module 'kernelsplit' has no attribute {name!r}")
+        if name in _SUBMODULES:
+            value = import_module(f".{name}", __name__)
+            globals()[name] = value
+            return value
         module, attribute = _LAZY[name]
         value = getattr(import_module(f".{module}", __name__), attribute)
         globals()[name] = value

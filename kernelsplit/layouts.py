@@ -108,3 +108,21 @@ KERAS1_WEIGHT_NAME = re.compile(r"(?:^|[_/])([WUb])_([icfozrh])(?::\d+)?$")
 #: (rows, cols, stack, filters). tf-keras applies the same permutation, but after concatenating the
 #: gates, which breaks on th shapes (docs/formats.md, "Keras 1.x").
 KERAS1_TH_TO_TF: tuple[int, ...] = (2, 3, 1, 0)
+
+#: How a stored block becomes the canonical Keras block, per (storage, part), for storages that are
+#: not plain slices (docs/formats.md, "CuDNN layers" and "Keras 1.x"); ``analysis/split.py`` applies them.
+CONVERSIONS: dict[tuple[str, str], str] = {
+    ("cudnn", "kernel"): "cuDNN layout: the slice holds a row-major (units, input) matrix; Keras reads it "
+    "as reshape(units, input) and transposes it",
+    ("cudnn", "recurrent_kernel"): "cuDNN layout: the slice transposed",
+    ("cudnn", "bias"): "the input-side half of cuDNN's bias",
+    ("cudnn", "recurrent_bias"): "the recurrent-side half of cuDNN's bias",
+    ("keras1", "kernel"): "a whole Keras 1 per-gate array",
+    ("keras1", "recurrent_kernel"): "a whole Keras 1 per-gate array",
+    ("keras1", "bias"): "a whole Keras 1 per-gate array",
+    ("keras1-th", "kernel"): "a whole Keras 1 per-gate array (filters, stack, rows, cols), transposed "
+    "(2, 3, 1, 0) from dim_ordering='th'",
+    ("keras1-th", "recurrent_kernel"): "a whole Keras 1 per-gate array (filters, filters, rows, cols), "
+    "transposed (2, 3, 1, 0) from dim_ordering='th'",
+    ("keras1-th", "bias"): "a whole Keras 1 per-gate array",
+}

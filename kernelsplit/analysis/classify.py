@@ -94,6 +94,8 @@ CUDNN_MATHS: dict[str, dict[str, Any]] = {
     "gru": {"activation": "tanh", "recurrent_activation": "sigmoid", "reset_after": True},
 }
 
+#: The start of the note on Keras 1 ``dim_ordering='th'`` ConvLSTM2D arrays (converted by ``split``).
+KERAS1_TH_NOTE = "Keras 1 dim_ordering='th' ConvLSTM2D"
 _NO_CONFIG_NOTE = "no stored config: cell kind and units inferred from tensor shapes"
 
 
@@ -329,7 +331,7 @@ def _per_gate_layout(
             raise CorruptFileError(f"layer {name}: its {letter} arrays differ in shape ({sorted(shapes)})")
     if th:
         notes.append(
-            "Keras 1 dim_ordering='th' ConvLSTM2D: each W/U gate array (filters, stack, "
+            f"{KERAS1_TH_NOTE}: each W/U gate array (filters, stack, "
             "rows, cols) transposed (2, 3, 1, 0) into Keras 2's (rows, cols, stack, filters)"
         )
     return kind, units, PerGateTensors(by_role, th)

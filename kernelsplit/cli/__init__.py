@@ -27,6 +27,7 @@ COMMANDS = {
     "export": "Write each gate matrix on its own, or in PyTorch / ONNX layout.",
     "check": "Check model artifacts for broken or suspicious weights (a CI gate).",
     "diff": "Compare two artifacts gate by gate.",
+    "explain": "Show the equations Keras computes for each layer, every term bound to its place in the file.",
 }
 
 
