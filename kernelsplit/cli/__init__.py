@@ -28,6 +28,7 @@ COMMANDS = {
     "check": "Check model artifacts for broken or suspicious weights (a CI gate).",
     "diff": "Compare two artifacts gate by gate.",
     "explain": "Show the equations Keras computes for each layer, every term bound to its place in the file.",
+    "verify": "Check kernelsplit's split and forward pass against your own Keras (needs kernelsplit[keras]).",
 }
 
 

@@ -16,7 +16,8 @@ ALLOWED = {
     "api": {"model", "readers", "analysis"},
     "check": {"model", "readers", "analysis", "api"},
     "export": {"model", "readers", "analysis", "api"},
-    "render": {"model", "readers", "analysis", "api", "check"},
+    "verify": {"model", "readers", "analysis", "api"},
+    "render": {"model", "readers", "analysis", "api", "check", "verify"},
 }
 
 
