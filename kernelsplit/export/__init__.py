@@ -4,7 +4,7 @@
 >>> result = export("model.h5", layout="pytorch", fmt="safetensors", out="model-pytorch")  # doctest: +SKIP
 
 Layouts (``keras``, ``pytorch``, ``onnx``) and writers (``npy``, ``npz``, ``csv``, ``json``,
-``safetensors``) are registries of small classes; see base.Layout and writers.Writer.
+``safetensors``, ``c``) are registries of small classes; see base.Layout and writers.Writer.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from ..errors import (
 )
 from ..model import Artifact, GateTensor, RecurrentLayer
 from . import manifest as manifest_mod
-from .base import ExportedArray, ExportGroup, Layout, Refusal
+from .base import ExportedArray, ExportGroup, Layout, Refusal, WriteContext
 from .keras import KerasLayout
 from .onnx import OnnxLayout
 from .output import MANIFEST_NAME, staged_folder
@@ -207,11 +207,12 @@ def export_artifact(
             for written in files:
                 path = staging / written.path
                 path.parent.mkdir(parents=True, exist_ok=True)
-                writer.write(path, written.arrays)
+                context = WriteContext(written.group, layout, source.name or str(source), source_info[1])
+                writer.write(path, written.arrays, context)
                 written.size = path.stat().st_size
                 written.sha256 = manifest_mod.file_sha256(path)
             document = manifest_mod.build(
-                artifact, source, layout, fmt, selection, groups, files, refused, writer.file_dtype, source_info, assume
+                artifact, source, layout, fmt, selection, groups, files, refused, writer, source_info, assume
             )
             (staging / MANIFEST_NAME).write_text(manifest_mod.dumps(document), encoding="utf-8")
         except OSError as exc:

@@ -35,6 +35,8 @@ class ExportedArray:
     dtype: str
     #: True when (part of) the array is zeros that Keras does not store (e.g. an LSTM's bias_hh).
     zero_filled: bool = False
+    #: Where the array was read (stored tensor + slice), for a single keras-layout block.
+    source: str | None = field(default=None, compare=False)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -61,6 +63,16 @@ class ExportGroup:
     #: How to use the arrays: the torch module and its kwargs, the ONNX op and its attributes.
     target: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WriteContext:
+    """What a writer may say about where its arrays come from (the C header's provenance comment)."""
+
+    group: ExportGroup
+    layout: str
+    source_name: str
+    source_sha256: str
 
 
 @dataclass(frozen=True)

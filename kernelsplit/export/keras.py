@@ -22,6 +22,7 @@ class KerasLayout:
                     gate_order=None,
                     array=t.stored_bytes_array,
                     dtype=t.dtype,
+                    source=t.source,
                 )
                 for t in tensors
             ]

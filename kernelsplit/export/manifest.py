@@ -68,7 +68,7 @@ def build(
     groups: list[ExportGroup],
     files: list[WrittenFile],
     refused: list[Refusal],
-    file_dtype: Any,
+    writer: Any,
     source_info: tuple[str, str, int],
     assume: str | None = None,
 ) -> dict[str, Any]:
@@ -79,7 +79,7 @@ def build(
             arrays.append(
                 {
                     "file": written.path,
-                    "key": exported.name if written.container else None,
+                    "key": writer.key(exported, written.group.name) if written.container else None,
                     "group": written.group.name,
                     "layer": exported.layer,
                     "direction": exported.direction,
@@ -89,7 +89,7 @@ def build(
                     "layout": layout,
                     "shape": list(exported.shape),
                     "dtype": exported.dtype,
-                    "file_dtype": file_dtype(exported),
+                    "file_dtype": writer.file_dtype(exported),
                     "sha256": exported.sha256,
                     "zero_filled": exported.zero_filled,
                 }

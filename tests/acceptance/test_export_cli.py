@@ -168,11 +168,11 @@ def test_failure_midway_leaves_nothing_complete(tmp_path: pathlib.Path, monkeypa
     calls = {"n": 0}
     real = writers.NpyWriter.write
 
-    def failing(self: writers.NpyWriter, path: pathlib.Path, arrays: list) -> None:  # type: ignore[type-arg]
+    def failing(self: writers.NpyWriter, path: pathlib.Path, arrays: list, context: object = None) -> None:  # type: ignore[type-arg]
         calls["n"] += 1
         if calls["n"] == 5:
             raise OSError(28, "No space left on device")
-        real(self, path, arrays)
+        real(self, path, arrays, context)  # type: ignore[arg-type]
 
     monkeypatch.setattr(writers.NpyWriter, "write", failing)
     code, _, err = run(str(ZOO), "-o", str(tmp_path / "out"))

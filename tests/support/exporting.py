@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import pathlib
+import re
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ from .fixtures import open_cached
 from .paths import SCHEMAS
 
 SCHEMA_PATH = SCHEMAS / "export-manifest-1.json"
-FORMATS = ("npy", "npz", "csv", "json", "safetensors")
+FORMATS = ("npy", "npz", "csv", "json", "safetensors", "c")
 #: Fixture families the export tests run on: every family with Keras's outputs (all but rules/).
 FAMILIES = tuple(sorted(p.parent.name for p in (SCHEMAS.parents[1] / "fixtures").glob("*/manifest.json")))
 
@@ -84,10 +85,33 @@ def read_array(folder: pathlib.Path, record: dict[str, Any], fmt: str) -> np.nda
         values = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2).reshape(shape)
     elif fmt == "json":
         values = np.array(json.loads(path.read_text(encoding="ascii")), dtype=np.float64).reshape(shape)
+    elif fmt == "c":
+        values = read_c_array(path.read_text(encoding="ascii"), record["key"], shape)
     else:
         raise AssertionError(fmt)
     assert values.shape == shape
     return to_stored(values, dtype)
+
+
+_C_NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+
+
+def read_c_array(text: str, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """One ``static const`` array of a C header, as float64 numbers, checking its dimension macros."""
+    match = re.search(rf"static const (float|double) {re.escape(name)}((?:\[\w+\])+) = (\{{.*?\}});", text, re.S)
+    assert match, f"{name} is not in the header"
+    macros = dict(re.findall(r"#define (\w+) (\d+)", text))
+    dims = re.findall(r"\[(\w+)\]", match.group(2))
+    assert tuple(int(macros[d]) for d in dims) == shape, (name, dims, shape)
+    assert int(macros[f"{name.upper()}_SIZE"]) == int(np.prod(shape))
+    literals = re.findall(r"[^,{}\s]+", match.group(3))
+    suffix = "f" if match.group(1) == "float" else ""
+    assert all(
+        lit.endswith(suffix) and _C_NUMBER.fullmatch(lit.removesuffix(suffix) if suffix else lit) for lit in literals
+    )
+    return np.array([float(lit.removesuffix(suffix) if suffix else lit) for lit in literals], dtype=np.float64).reshape(
+        shape
+    )
 
 
 def read_values(folder: pathlib.Path, record: dict[str, Any], fmt: str) -> np.ndarray:

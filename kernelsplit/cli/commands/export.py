@@ -30,7 +30,8 @@ The output folder appears only when complete; existing exports are replaced only
     type=RegistryChoice("kernelsplit.export", "FORMATS"),
     default="npy",
     show_default=True,
-    help="File format (npz/safetensors: one file per layer; others: one file per array).",
+    help="File format (npz/safetensors/c: one file per layer, c a C header of static const arrays; "
+    "others: one file per array).",
 )
 @click.option(
     "--layout",
