@@ -104,6 +104,8 @@ class FileCheck:
     layers: list[LayerCheck] = field(default_factory=list)
     #: kernelsplit layers no Keras layer accounts for.
     unmatched: list[str] = field(default_factory=list)
+    #: kernelsplit's own error, when it cannot read the file (status ``error``).
+    failure: KernelsplitError | None = field(default=None, repr=False)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -365,7 +367,7 @@ def verify(paths: list[str], *, trust_code: bool = False, seed: int = 0) -> Veri
     for path in paths:
         opened = try_open(path)
         if isinstance(opened, Failure):
-            checks[path] = FileCheck(path, status="error", reason=opened.error.message)
+            checks[path] = FileCheck(path, status="error", reason=opened.error.message, failure=opened.error)
             continue
         framework = framework_for(opened)
         refused = _refusal(opened, trust_code)

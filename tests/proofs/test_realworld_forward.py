@@ -29,7 +29,8 @@ from kernelsplit.model import RecurrentLayer
 pytestmark = needs_shared
 
 #: float32 Keras against the float64 reference, relative to the output's scale (relu layers are unbounded).
-RTOL = 2e-5
+#: Measured worst: 7.9e-6 (textgenrnn, weights up to 9.3, inputs in [-2, 2]).
+RTOL = 5e-5
 
 
 def _error(got: list[np.ndarray], want: list[np.ndarray]) -> float:

@@ -40,7 +40,7 @@ def command(paths: tuple[str, ...], trust_code: bool, seed: int, output_format: 
     report = verify(expand_globs(paths), trust_code=trust_code, seed=seed)
     for checked in report.files:
         if checked.status == "error":
-            report_error(NotFoundError(checked.reason or "unreadable", path=checked.path))
+            report_error(checked.failure or NotFoundError(checked.reason or "unreadable", path=checked.path))
         elif checked.status == "not-loaded":
             report_error(UnsupportedError(checked.reason or "Keras cannot load it", path=checked.path))
     emit(make_reporter(output_format), report, output)

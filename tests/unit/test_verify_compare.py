@@ -1,5 +1,5 @@
 """``verify`` without TensorFlow: the comparison, the verdicts and exit codes, refusals before Keras
-runs, and the one-line hint when the extra is not installed. (tests/proofs/test_verify.py runs it
+runs, and the one-line hint when the extra is not installed. (tests/proofs/test_verify_keras.py runs it
 against real Keras.)"""
 
 from __future__ import annotations
