@@ -54,7 +54,10 @@ class Writer:
     def describe(self) -> str:
         if self.generation is not None:
             name = _GENERATION_NAMES[self.generation]
-            return f"{name} {self.version}" if self.version else name
+            if not self.version:
+                return name
+            # "Keras 2.2.4", not "Keras 2 2.2.4"; tf.keras keeps its name ("tf.keras 2.21.0").
+            return f"Keras {self.version}" if name.startswith("Keras ") else f"{name} {self.version}"
         if self.candidates:
             return "a Keras the file does not name (" + " or ".join(_GENERATION_NAMES[g] for g in self.candidates) + ")"
         return "a Keras the file does not name"
