@@ -60,6 +60,12 @@ class UnsupportedError(KernelsplitError):
     code = "unsupported"
 
 
+class LfsPointerError(KernelsplitError):
+    """The file is a Git LFS pointer (a few lines of text naming the real file), not the model."""
+
+    code = "lfs-pointer"
+
+
 class IncompleteError(KernelsplitError):
     """The stored config names a recurrent layer whose weights the file does not hold (or not where
     any Keras that wrote such a file puts them): reporting the others would be silently incomplete."""

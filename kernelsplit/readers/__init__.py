@@ -17,6 +17,7 @@ from .keras.keras0 import Keras0Reader
 from .keras.legacy_h5 import LegacyModelReader, LegacyWeightsReader
 from .keras.sharded import ShardedReader
 from .keras.v3 import KerasDirReader, KerasZipReader, V3WeightsReader
+from .lfs import MODEL_FILE_NAME, is_lfs_pointer, raise_if_lfs_pointer
 from .tf.checkpoint import CheckpointReader
 from .tf.savedmodel import SavedModelReader
 
@@ -50,7 +51,15 @@ def find_reader(probe: Probe) -> Reader:
 
 def read(path: str | os.PathLike[str]) -> ReadResult:
     """Run the reader that fits the content of ``path`` (stored tensors and facts, undecided)."""
-    probe = Probe.of(Path(path))
+    try:
+        return _read(Path(path))
+    except KernelsplitError:
+        raise_if_lfs_pointer(Path(path))  # a checkout without `git lfs pull` says so, whatever failed
+        raise
+
+
+def _read(path: Path) -> ReadResult:
+    probe = Probe.of(path)
     try:
         reader = find_reader(probe)
         with read_budget(lambda: reader.disk_bytes(probe)):
@@ -79,13 +88,36 @@ def is_artifact_dir(path: Path) -> bool:
 
 def looks_like_model_file(path: Path) -> bool:
     """Cheap content test for folder walks: HDF5 (with user block) or zip magic, or a sharded index."""
+    return walk_verdict(path) is None
+
+
+def walk_verdict(path: Path) -> tuple[str, str] | None:
+    """None when a folder walk must try to read ``path``; else (kind, why) it skips the file.
+
+    Tried: HDF5 (with a user block) or zip content, a sharded-weights index, and Git LFS pointers
+    with a model file's name (reading those reports the missing ``git lfs pull``). Kinds:
+    ``content`` (not a model container), ``lfs-pointer`` (a pointer to a non-model file),
+    ``special`` (not a regular file), ``unreadable``.
+    """
+    if path.is_symlink() and not path.exists():
+        return "special", "broken symbolic link"
+    if not path.is_file():
+        return "special", "not a regular file (a FIFO, socket or device is never opened)"
+    if is_lfs_pointer(path):
+        if MODEL_FILE_NAME.search(path.name):
+            return None
+        return "lfs-pointer", "Git LFS pointer (not pulled) to a file that is not a model by its name"
     try:
         probe = Probe.of(path)
-    except (OSError, KernelsplitError):
-        return False
-    return probe.kind in (ContainerKind.HDF5, ContainerKind.ZIP) or (
-        probe.kind == ContainerKind.JSON and path.name.endswith(".weights.json")
-    )
+    except NotAModelError as exc:
+        return "content", exc.message
+    except (OSError, KernelsplitError) as exc:
+        return "unreadable", f"cannot read: {exc}"
+    if probe.kind in (ContainerKind.HDF5, ContainerKind.ZIP):
+        return None
+    if probe.kind == ContainerKind.JSON and path.name.endswith(".weights.json"):
+        return None
+    return "content", "neither HDF5, a zip, nor a sharded-weights index (by content)"
 
 
 __all__ = [
@@ -97,4 +129,5 @@ __all__ = [
     "is_artifact_dir",
     "looks_like_model_file",
     "read",
+    "walk_verdict",
 ]

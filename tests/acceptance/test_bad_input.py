@@ -46,7 +46,7 @@ def _bad_files(tmp: Path) -> dict[str, tuple[Path, str]]:
         h5["x"] = np.zeros(3)
     return {
         "missing": (tmp / "missing.keras", "no such file"),
-        "directory": (tmp / "adir", "directory"),
+        "directory": (tmp / "adir", "no model file found in this folder"),
         "empty": (tmp / "empty.h5", "empty file"),
         "not-a-model": (tmp / "text.h5", "not a Keras model"),
         "plain-hdf5": (tmp / "plain.h5", "not a Keras model"),
