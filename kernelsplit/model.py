@@ -318,6 +318,10 @@ class RecurrentLayer:
     maths: CellMaths = field(default_factory=CellMaths)
     #: How the cell's tensors were found in the file.
     binding: Binding | None = None
+    #: Other names the stored config gives the cell, which ``--layer`` also matches: a Bidirectional
+    #: direction's wrapped layer (``gru1``, ``forward_gru1``). ``name`` is the path of wrapper and
+    #: nested-model names (``bidi/forward``); ``--layer bidi`` matches its every direction.
+    keras_names: tuple[str, ...] = ()
 
     @property
     def layout(self) -> CellLayout:

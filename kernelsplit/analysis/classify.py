@@ -86,6 +86,8 @@ class CellSpec:
     mismatches: tuple[Mismatch, ...] = ()
     notes: tuple[str, ...] = ()
     binding: Binding | None = None
+    #: Other names the cell answers to in filters (``RecurrentLayer.keras_names``).
+    keras_names: tuple[str, ...] = ()
 
 
 #: CuDNN kernels compute one fixed function whatever the config says (docs/formats.md, "CuDNN layers").
@@ -192,7 +194,25 @@ def _classify(
         mismatches=tuple(mismatches),
         notes=tuple(notes),
         binding=group.binding,
+        keras_names=keras_names(name, description.keras_name if description else "", direction),
     )
+
+
+def keras_names(name: str, stored: str, direction: str | None) -> tuple[str, ...]:
+    """The names besides ``name`` a user may know the cell by, from the stored config.
+
+    A Bidirectional's directions are named ``<wrapper>/forward`` and ``<wrapper>/backward``; Keras
+    names the wrapped layers ``forward_<inner>`` and ``backward_<inner>`` at run time, and stores
+    ``<inner>`` (Keras 2, tf-keras) or the prefixed name (Keras 3). All three spellings are kept.
+    """
+    if not stored:
+        return ()
+    found = [stored]
+    if direction:
+        prefix = f"{direction}_"
+        inner = stored[len(prefix) :] if stored.startswith(prefix) else stored
+        found += [inner, prefix + inner]
+    return tuple(n for n in dict.fromkeys(found) if n and n != name)
 
 
 def _kind_from_config(description: LayerDescription | None) -> str | None:

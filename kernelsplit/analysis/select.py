@@ -1,14 +1,36 @@
-"""Layer / gate / part filters shared by inspect, export and check."""
+"""Layer / gate / part filters shared by every command, with the one set of messages for filters
+that match nothing.
+
+``--layer`` matches a layer by its name (``enc``, ``bidi/forward``; globs allowed), by a prefix of
+that path (``bidi`` selects both directions of the Bidirectional ``bidi``, ``encoder`` every cell
+of the nested model ``encoder``), and by the other names its stored config gives it
+(``RecurrentLayer.keras_names``: the wrapped layer of a Bidirectional, ``gru1`` or
+``forward_gru1``).
+"""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from ..errors import UsageError
+from ..errors import NothingToExportError, UsageError
 from ..layouts import CELL_LAYOUTS, PARTS
 from ..model import Artifact, GateTensor, RecurrentLayer
+
+
+class NothingMatchedError(NothingToExportError):
+    """The filters select nothing in a file that has recurrent layers (code ``nothing-matched``)."""
+
+
+def _matches(name: str, pattern: str) -> bool:
+    return name == pattern or fnmatchcase(name, pattern)
+
+
+def _under(name: str, pattern: str) -> bool:
+    """``name`` lies inside the wrapper or nested model ``pattern`` names (``bidi`` -> ``bidi/forward``)."""
+    return name.startswith(pattern.rstrip("/") + "/") or fnmatchcase(name, pattern.rstrip("/") + "/*")
 
 
 @dataclass(frozen=True)
@@ -31,12 +53,17 @@ class Selection:
             if part not in PARTS:
                 raise UsageError(f"unknown part {part!r}; parts are {', '.join(PARTS)}")
 
+    def names_layer(self, layer: RecurrentLayer) -> bool:
+        """``--layer`` alone: by name, glob, wrapper or nested-model prefix, or a stored Keras name."""
+        if not self.layers:
+            return True
+        return any(
+            _matches(layer.name, p) or _under(layer.name, p) or any(_matches(k, p) for k in layer.keras_names)
+            for p in self.layers
+        )
+
     def layer_matches(self, layer: RecurrentLayer) -> bool:
-        if self.layers and not any(
-            layer.name == pattern or fnmatchcase(layer.name, pattern) for pattern in self.layers
-        ):
-            return False
-        return not self.gates or any(g in layer.gates for g in self.gates)
+        return self.names_layer(layer) and (not self.gates or any(g in layer.gates for g in self.gates))
 
     def tensors(self, layer: RecurrentLayer) -> list[GateTensor]:
         return [
@@ -54,14 +81,52 @@ class Selection:
                     chosen.append((layer, tensors))
         return chosen
 
+    def explain_empty(self, layers: Sequence[RecurrentLayer]) -> str:
+        """Why the filters select nothing among ``layers`` (which are not empty): the filter that
+        failed and what exists instead."""
+        named = [layer for layer in layers if self.names_layer(layer)]
+        if not named:
+            return f"no layer matches --layer {' '.join(self.layers)}; layers: {closest_names(self.layers, layers)}"
+        if self.gates and not any(g in layer.gates for layer in named for g in self.gates):
+            kinds = sorted({layer.cell for layer in named})
+            valid = "; ".join(
+                f"{k}: " + " ".join(f"{g} ({CELL_LAYOUTS[k].gate_names[g]})" for g in CELL_LAYOUTS[k].gates)
+                for k in kinds
+            )
+            where = f"the layers matching --layer {' '.join(self.layers)}" if self.layers else "this file's layers"
+            return f"gate {', '.join(self.gates)} does not exist in {where} ({valid})"
+        parts = sorted({(layer.cell, tuple(layer.parts)) for layer in named if self.layer_matches(layer)})
+        valid = "; ".join(f"{cell}: {' '.join(p)}" for cell, p in parts)
+        gates = f" --gate {' '.join(self.gates)}" if self.gates else ""
+        return f"no gate block matches --part {' '.join(self.parts)}{gates} in the selected layers (parts: {valid})"
+
+    def choose(self, artifact: Artifact) -> list[tuple[RecurrentLayer, list[GateTensor]]]:
+        """``apply``, raising :class:`NothingMatchedError` with the reason when the filters select
+        nothing in a file that has recurrent layers."""
+        chosen = self.apply(artifact)
+        if not chosen and artifact.layers and self.active:
+            raise NothingMatchedError(self.explain_empty(artifact.layers), path=artifact.path)
+        return chosen
+
     def check_gates_fit(self, layers: Sequence[RecurrentLayer]) -> None:
         """A gate given for a selection where no layer has it: say which gates they do have."""
         if not self.gates or not layers:
             return
         if not any(g in layer.gates for layer in layers for g in self.gates):
-            kinds = sorted({layer.cell for layer in layers})
-            valid = "; ".join(f"{k}: {' '.join(CELL_LAYOUTS[k].gates)}" for k in kinds)
-            raise UsageError(f"gate {', '.join(self.gates)} does not exist in the selected layers ({valid})")
+            raise UsageError(self.explain_empty(layers))
+
+
+def closest_names(patterns: Sequence[str], layers: Sequence[RecurrentLayer], limit: int = 12) -> str:
+    """The layer names of a file, the ones closest to ``patterns`` first (at most ``limit``)."""
+    names = list(dict.fromkeys(layer.name for layer in layers))
+    aliases = {k: layer.name for layer in layers for k in layer.keras_names}
+    scored: list[str] = []
+    for pattern in patterns:
+        for close in difflib.get_close_matches(pattern, [*names, *aliases], n=3, cutoff=0.6):
+            scored.append(aliases.get(close, close))
+    ordered = list(dict.fromkeys([*scored, *names]))
+    shown = ", ".join(ordered[:limit])
+    return shown + (f", ... ({len(ordered)} in all)" if len(ordered) > limit else "")
 
 
 def _gate_listing() -> str:

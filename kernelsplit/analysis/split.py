@@ -45,6 +45,7 @@ def split(spec: CellSpec) -> RecurrentLayer:
         mismatches=list(spec.mismatches),
         maths=spec.maths,
         binding=spec.binding,
+        keras_names=spec.keras_names,
     )
 
 

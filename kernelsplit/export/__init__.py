@@ -82,23 +82,15 @@ def _choose(artifact: Artifact, layout: str, selection: Selection) -> list[tuple
             f"--gate/--part pick single gate blocks, which only --layout keras writes; "
             f"--layout {layout} exports whole layers (filter them with --layer)"
         )
-    by_name = Selection(layers=selection.layers)
-    named = [layer for layer in artifact.layers if by_name.layer_matches(layer)]
+    named = [layer for layer in artifact.layers if selection.names_layer(layer)]
     if not named:
-        names = ", ".join(layer.name for layer in artifact.layers)
-        raise NothingToExportError(f"no layer matches --layer {' '.join(selection.layers)} (layers: {names})")
+        raise NothingToExportError(selection.explain_empty(artifact.layers))
     selection.check_gates_fit(named)
     if layout != "keras":
         return [(layer, list(layer.tensors)) for layer in named]
     chosen = selection.apply(artifact)
     if not chosen:
-        kinds = sorted({(layer.cell, tuple(layer.parts)) for layer in named})
-        valid = "; ".join(f"{cell}: {' '.join(parts)}" for cell, parts in kinds)
-        raise NothingToExportError(
-            f"no gate block matches --part {' '.join(selection.parts)}"
-            f"{' --gate ' + ' '.join(selection.gates) if selection.gates else ''} "
-            f"in the selected layers (parts: {valid})"
-        )
+        raise NothingToExportError(selection.explain_empty(artifact.layers))
     return chosen
 
 

@@ -59,6 +59,9 @@ class LayerDescription:
     cell_class: str
     #: The config keys that change the maths (units, activations, reset_after, go_backwards, ...).
     hyper: dict[str, Any]
+    #: The stored layer's own name (for a Bidirectional direction: the wrapped layer's name as the
+    #: config stores it, e.g. ``gru1`` or, from Keras 3, ``forward_gru1``); empty when unknown.
+    keras_name: str = ""
 
 
 @dataclass

@@ -52,7 +52,8 @@ def test_gate_not_in_gru_lists_valid_gates(tmp_path: pathlib.Path) -> None:
     code, _, err = run(str(ZOO), "--layer", GRU_ONLY_LAYER, "--gate", "f", "-o", str(tmp_path / "out"))
     assert code == 2
     assert err.count("\n") == 1 and err.startswith(f"kernelsplit: error: {ZOO}: ")
-    assert "gru: z r h" in err
+    assert "gate f does not exist in the layers matching --layer gru_ra_true" in err
+    assert "gru: z (update) r (reset) h (candidate)" in err
     assert only_entries(tmp_path) == []
 
 

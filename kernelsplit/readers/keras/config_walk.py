@@ -303,7 +303,7 @@ def _make_cell(
     return Cell(
         name,
         keras_name,
-        LayerDescription(class_name, cell_class, hyper),
+        LayerDescription(class_name, cell_class, hyper, keras_name),
         direction,
         v3_path,
         trainable,
