@@ -1,7 +1,13 @@
 """One place that builds rich consoles, so colour and width rules are the same everywhere.
 
-Colour only on a terminal and never with ``NO_COLOR`` (rich honours it); in CI logs (not a TTY)
-the width is ``COLUMNS`` or 160 so wide stat tables are not folded into unreadable columns.
+* Colour only on a terminal, never with ``NO_COLOR`` set (rich also honours ``FORCE_COLOR``).
+* Width: ``COLUMNS`` when set, else the terminal's width; output that is not a terminal (a CI log,
+  a pipe, ``-o FILE``) has no width at all: every line keeps its natural length, so a log line is
+  never broken and paths stay greppable.
+* Off a terminal, trailing blanks rich pads table cells with are stripped from every line.
+
+Reporters render text from files (layer names, paths, messages) as :class:`rich.text.Text`, never
+as markup, so ``[bold]`` in a layer name is shown as typed.
 """
 
 from __future__ import annotations
@@ -10,23 +16,80 @@ import os
 import sys
 from typing import IO, Any
 
+#: Width given to rich when the output has none (not a terminal, no ``COLUMNS``): wider than any line.
+NATURAL_WIDTH = 1 << 20
+
+
+def is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def columns_from_env() -> int | None:
+    """``COLUMNS`` as a positive integer, or None when unset or not a number."""
+    try:
+        value = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+def output_width(stream: Any) -> int | None:
+    """The width lines must fit: ``COLUMNS``, else the terminal's, else None (natural width)."""
+    columns = columns_from_env()
+    if columns is not None:
+        return columns
+    if is_terminal(stream):
+        import shutil
+
+        return shutil.get_terminal_size().columns
+    return None
+
+
+class StripTrailingBlanks:
+    """A text stream that drops the blanks at the end of every line it passes on."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        lines = (self.pending + text).split("\n")
+        self.pending = lines.pop()
+        if lines:
+            self.stream.write("".join(line.rstrip(" ") + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.stream.write(self.pending)
+            self.pending = ""
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self.stream, "encoding", None) or "utf-8"
+
 
 def make_console(file: IO[str] | None = None) -> Any:
+    """A rich console for ``file`` (default: stdout) following the rules above."""
     from rich.console import Console
 
     stream = file or sys.stdout
-    is_tty = hasattr(stream, "isatty") and stream.isatty()
-    width = None
-    if not is_tty:
-        try:
-            width = int(os.environ.get("COLUMNS", "160"))
-        except ValueError:
-            width = 160
+    tty = is_terminal(stream)
+    width = output_width(stream)
     return Console(
-        file=stream,
-        width=width,
+        file=stream if tty else StripTrailingBlanks(stream),  # type: ignore[arg-type]
+        width=width if width is not None else NATURAL_WIDTH,
         no_color=bool(os.environ.get("NO_COLOR")) or None,
         highlight=False,
         soft_wrap=False,
-        force_terminal=None if is_tty else False,
+        emoji=False,
+        markup=False,
+        force_terminal=None if tty else False,
     )

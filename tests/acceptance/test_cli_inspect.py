@@ -106,16 +106,28 @@ def test_lambda_layer_is_reported_not_run(fixture: Path) -> None:
     assert any("Lambda" in name for name in artifact.executable_layers)
 
 
-def test_narrow_terminal_keeps_every_column_and_digit() -> None:
-    """Rich would elide digits ('-0.15…') or drop the Inf column to fit 60 columns."""
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.replace("┃", "│").split("│")]
+
+
+def test_narrow_terminal_drops_columns_by_priority_never_digits() -> None:
+    """At 60 columns the table keeps part, gate, slice, abs max, NaN and Inf, whole; rich alone
+    would elide digits ('-0.15…') or fold them over two lines."""
     wide = run("inspect", str(ZOO_TFK), "--layer", "my_lstm", env={"COLUMNS": "250"}).stdout
     narrow = run("inspect", str(ZOO_TFK), "--layer", "my_lstm", env={"COLUMNS": "60"}).stdout
     assert "…" not in narrow
-    header = next(line for line in narrow.splitlines() if line.startswith("part"))
-    assert header.rstrip().endswith("Inf")
-    assert [line.rstrip() for line in narrow.splitlines() if "│" in line] == [
-        line.rstrip() for line in wide.splitlines() if "│" in line
+    table = [line for line in narrow.splitlines() if "│" in line or "┃" in line]
+    assert table and all(len(line) <= 60 for line in table)
+    assert _cells(table[0]) == ["part", "gate", "slice", "abs max", "NaN", "Inf"]
+    full = [_cells(line) for line in wide.splitlines() if "│" in line or "┃" in line]
+    keep = [full[0].index(h) for h in _cells(table[0]) if h != "gate"]
+    assert [[row[i] for i in keep] for row in full] == [
+        [row[i] for i, h in enumerate(_cells(table[0])) if h != "gate"] for row in map(_cells, table)
     ]
+    assert "(hidden to fit 60 columns: L2, zeros, std, mean, dtype, min, max, shape; gates by letter;" in narrow
+    # the stored paths are never wrapped, even when wider than the terminal
+    assert "recurrent_kernel: model_weights/my_lstm/my_lstm/lstm_cell/recurrent_kernel:0\n" in narrow
+    assert run("inspect", str(ZOO_TFK), "--layer", "my_lstm", "--wide", env={"COLUMNS": "60"}).stdout == wide
 
 
 def test_quoted_globs_expand_like_check() -> None:

@@ -9,6 +9,8 @@ import sys
 from typing import IO, Any
 
 from ..._version import __version__
+from ...discover import Skipped
+from ...errors import KernelsplitError
 from ...jsonutil import dumps_compact, error_object, jsonable
 from ...model import Artifact, Failure, GateTensor, RecurrentLayer
 from . import InspectReporter
@@ -45,6 +47,7 @@ def layer_dict(layer: RecurrentLayer, tensors: list[GateTensor]) -> dict[str, An
         "notes": list(layer.notes),
         "mismatches": [{"key": m.key, "config": m.config, "stored": m.stored} for m in layer.mismatches],
         "binding": {"method": layer.binding.method, "where": layer.binding.where} if layer.binding else None,
+        "keras_names": list(layer.keras_names),
         "maths": layer.maths.as_dict(),
         "tensors": [tensor_dict(t) for t in tensors],
     }
@@ -82,13 +85,19 @@ class InspectJsonReporter(InspectReporter):
 
     name = "json"
 
-    def __init__(self, file: IO[str] | None = None) -> None:
-        super().__init__(file)
+    def __init__(self, file: IO[str] | None = None, *, wide: bool = False) -> None:
+        super().__init__(file, wide=wide)
         self.artifacts: list[dict[str, Any]] = []
 
     def add(self, artifact: Artifact | Failure, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> None:
         self.artifacts.append(artifact_dict(artifact, selected))
 
-    def finish(self) -> None:
-        document = {"schema": SCHEMA, "kernelsplit_version": __version__, "artifacts": self.artifacts}
+    def finish(self, skipped: list[Skipped] | None = None, error: KernelsplitError | None = None) -> None:
+        document = {
+            "schema": SCHEMA,
+            "kernelsplit_version": __version__,
+            "artifacts": self.artifacts,
+            "skipped": [{"path": s.path, "kind": s.kind, "reason": s.reason} for s in skipped or []],
+            "error": error_object(error) if error is not None else None,
+        }
         (self.file or sys.stdout).write(dumps_compact(document) + "\n")

@@ -1,12 +1,44 @@
-"""``inspect`` for humans: one rich table per recurrent layer, one row per (part, gate)."""
+"""``inspect`` for humans: one table per recurrent layer, one row per (part, gate).
+
+The table fits the terminal: when its natural width is wider, columns are dropped or abbreviated in
+a fixed priority order (``COLUMN_STEPS``: L2 norm first, part and gate never) and a line says which;
+``--wide`` keeps every column. A number is never cut (rich would print ``-0.15…``). Output that is
+not a terminal keeps every column at its natural width. The layer's title, its stored tensors and
+its maths are lines of their own: paths are never wrapped, the maths line wraps at spaces.
+"""
 
 from __future__ import annotations
 
 from typing import IO, Any
 
+from ...discover import Skipped, skip_summary
+from ...errors import KernelsplitError
 from ...layouts import CELL_LAYOUTS
 from ...model import Artifact, Failure, GateTensor, RecurrentLayer
+from ..layout import file_text, paragraph
 from . import InspectReporter
+
+#: (header, justify) of every column, in display order.
+COLUMNS = (
+    ("part", "left"),
+    ("gate", "left"),
+    ("slice", "left"),
+    ("shape", "left"),
+    ("dtype", "left"),
+    ("min", "right"),
+    ("max", "right"),
+    ("mean", "right"),
+    ("std", "right"),
+    ("abs max", "right"),
+    ("L2", "right"),
+    ("zeros", "right"),
+    ("NaN", "right"),
+    ("Inf", "right"),
+)
+#: How a table narrows to fit, step by step: drop a column, or show gates by their letter only.
+COLUMN_STEPS = ("L2", "zeros", "gate names", "std", "mean", "dtype", "min/max", "shape", "slice")
+#: Rich's cell separator (" │ ") between columns.
+_SEPARATOR = 3
 
 
 def _num(value: float | int | None) -> str:
@@ -18,7 +50,7 @@ def _num(value: float | int | None) -> str:
 
 
 def _stored_at(tensors: list[GateTensor]) -> list[str]:
-    """One caption line per part naming its stored tensor (Keras 1 stores one per gate)."""
+    """One line per part naming its stored tensor (Keras 1 stores one per gate)."""
     paths: dict[str, list[str]] = {}
     for tensor in tensors:
         known = paths.setdefault(tensor.part, [])
@@ -27,88 +59,129 @@ def _stored_at(tensors: list[GateTensor]) -> list[str]:
     return [f"{part}: {', '.join(found)}" for part, found in paths.items()]
 
 
+def fit_columns(cells: list[list[str]], width: int | None) -> tuple[list[int], bool, list[str]]:
+    """(indexes of the columns kept, whether gates show their names, the steps taken) so that the
+    table of ``cells`` (first row: headers) fits ``width`` (None: everything)."""
+    headers = [h for h, _ in COLUMNS]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
+    short_gate = max([len("gate"), *(len(row[1].split(" ")[0]) for row in cells[1:])])
+    kept = list(range(len(COLUMNS)))
+    names = True
+    taken: list[str] = []
+
+    def total() -> int:
+        sizes = [(widths[i] if i != 1 or names else short_gate) for i in kept]
+        return sum(sizes) + _SEPARATOR * (len(kept) - 1)
+
+    for step in COLUMN_STEPS:
+        if width is None or total() <= width:
+            break
+        if step == "gate names":
+            names = False
+        else:
+            for header in step.split("/"):
+                kept.remove(headers.index(header))
+        taken.append(step)
+    return kept, names, taken
+
+
 class InspectTextReporter(InspectReporter):
     """Prints each artifact as soon as it is read, so a batch run holds one model at a time."""
 
     name = "text"
 
-    def __init__(self, file: IO[str] | None = None) -> None:
-        from ..console import make_console
+    def __init__(self, file: IO[str] | None = None, *, wide: bool = False) -> None:
+        import sys
 
-        super().__init__(file)
-        self.console = make_console(file)
+        from ..console import make_console, output_width
+
+        super().__init__(file, wide=wide)
+        stream = file or sys.stdout
+        self.console = make_console(stream)
+        self.width = None if wide else output_width(stream)
+        self._last_note: list[str] = []
+
+    def _print(self, line: Any) -> None:
+        self.console.print(line, soft_wrap=True)
 
     def add(self, artifact: Artifact | Failure, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> None:
-        from rich.table import Table
         from rich.text import Text
 
         if isinstance(artifact, Failure):
             return  # already reported on stderr
-        console = self.console
         version = f", Keras {artifact.keras_version}" if artifact.keras_version else ""
-        console.print(Text(f"{artifact.path}", style="bold") + Text(f"  ({artifact.format}{version})"))
+        self._print(file_text(artifact.path, style="bold") + Text(f"  ({artifact.format}{version})"))
         if not artifact.layers:
             total = f" among {artifact.total_layers} layers" if artifact.total_layers is not None else ""
-            console.print(f"  no recurrent layers{total}")
+            self._print(Text(f"  no recurrent layers{total}"))
         for note in artifact.notes:
-            console.print(Text(f"  note: {note}", style="dim"))
+            for line in paragraph(f"note: {note}", self.width, indent=2, style="dim"):
+                self._print(line)
         if artifact.executable_layers:
-            console.print(
-                Text(
-                    "  executable layers (never run by kernelsplit): " + ", ".join(artifact.executable_layers),
-                    style="yellow",
-                )
-            )
+            text = "executable layers (never run by kernelsplit): " + ", ".join(artifact.executable_layers)
+            for line in paragraph(text, self.width, indent=2, style="yellow"):
+                self._print(line)
         for layer, tensors in selected:
-            table = _table(layer, tensors, Table)
-            # Rich would elide digits or drop whole columns to fit a narrow terminal: render at the
-            # table's natural width instead and let the terminal wrap.
-            natural = sum(c.min_width or 0 for c in table.columns) + 3 * (len(table.columns) - 1)
-            width = console.width
-            console.width = max(width, natural)
-            console.print(table, crop=False)
-            console.width = width
-        console.print()
+            self._layer(layer, tensors)
+        self._print(Text(""))
 
+    def _layer(self, layer: RecurrentLayer, tensors: list[GateTensor]) -> None:
+        from rich.table import Table
+        from rich.text import Text
 
-def _table(layer: RecurrentLayer, tensors: list[GateTensor], table_cls: Any) -> Any:
-    layout = CELL_LAYOUTS[layer.cell]
-    direction = f"  direction={layer.direction}" if layer.direction else ""
-    inferred = "  [inferred from shapes]" if layer.inferred else ""
-    conversion = f"  converted from {layer.conversion}" if layer.conversion else ""
-    title = f"{layer.name}  {layer.class_name}  cell={layer.cell}  units={layer.units}{direction}{inferred}{conversion}"
-    caption_lines = _stored_at(tensors) + [_maths_line(layer)] + [f"note: {n}" for n in layer.notes]
-    table = table_cls(
-        title=title,
-        title_justify="left",
-        caption="\n".join(caption_lines),
-        caption_justify="left",
-        show_edge=False,
-        pad_edge=False,
-    )
-    headers = (
-        ("part", "left"),
-        ("gate", "left"),
-        ("slice", "left"),
-        ("shape", "left"),
-        ("dtype", "left"),
-        ("min", "right"),
-        ("max", "right"),
-        ("mean", "right"),
-        ("std", "right"),
-        ("abs max", "right"),
-        ("L2", "right"),
-        ("zeros", "right"),
-        ("NaN", "right"),
-        ("Inf", "right"),
-    )
-    rows = [_row(tensor, layout.gate_names[tensor.gate]) for tensor in tensors]
-    for index, (header, justify) in enumerate(headers):
-        width = max([len(header), *(len(row[index]) for row, _ in rows)])
-        table.add_column(header, justify=justify, no_wrap=True, min_width=width)
-    for cells, bad in rows:
-        table.add_row(*cells, style="red" if bad else None)
-    return table
+        direction = f"  direction={layer.direction}" if layer.direction else ""
+        inferred = "  [inferred from shapes]" if layer.inferred else ""
+        conversion = f"  converted from {layer.conversion}" if layer.conversion else ""
+        title = file_text(layer.name, style="bold") + Text(
+            f"  {layer.class_name}  cell={layer.cell}  units={layer.units}{direction}{inferred}{conversion}"
+        )
+        self._print(title)
+        layout = CELL_LAYOUTS[layer.cell]
+        rows = [_row(tensor, layout.gate_names[tensor.gate]) for tensor in tensors]
+        cells = [[h for h, _ in COLUMNS], *(row for row, _ in rows)]
+        kept, names, taken = fit_columns(cells, self.width)
+        table = Table(show_edge=False, pad_edge=False, header_style="bold")
+        natural = _SEPARATOR * (len(kept) - 1)
+        for index in kept:
+            header, justify = COLUMNS[index]
+            width = max(len(row[index]) if (index != 1 or names) else len(row[index].split(" ")[0]) for row in cells)
+            natural += width
+            table.add_column(header, justify=justify, no_wrap=True, min_width=width)  # type: ignore[arg-type]
+        for row, bad in rows:
+            shown = [row[i] if (i != 1 or names) else row[i].split(" ")[0] for i in kept]
+            table.add_row(*shown, style="red" if bad else None)
+        # Never let rich squeeze a column (it would cut digits): at worst the terminal wraps the line.
+        width = self.console.width
+        self.console.width = max(width, natural)
+        try:
+            self.console.print(table, crop=False)
+        finally:
+            self.console.width = width
+        hidden = [header for step in taken if step != "gate names" for header in step.split("/")]
+        if hidden and hidden != self._last_note:
+            self._last_note = hidden
+            note = (
+                f"(hidden to fit {self.width} columns: {', '.join(hidden)}"
+                + ("; gates by letter" if not names else "")
+                + "; --wide shows every column)"
+            )
+            self._print(Text(note, style="dim"))
+        for line in _stored_at(tensors):
+            self._print(file_text(line, style="dim"))
+        for line in paragraph(_maths_line(layer), self.width, style="dim"):
+            self._print(line)
+        for note in layer.notes:
+            for line in paragraph(f"note: {note}", self.width, style="dim"):
+                self._print(line)
+
+    def finish(self, skipped: list[Skipped] | None = None, error: KernelsplitError | None = None) -> None:
+        from rich.text import Text
+
+        listed, counted = skip_summary(list(skipped or []))
+        for item in listed:
+            self._print(Text("skipped ", style="dim") + file_text(item.path) + Text(f": {item.reason}", style="dim"))
+        for text in counted:
+            self._print(Text(text, style="dim"))
 
 
 def _row(tensor: GateTensor, gate_name: str) -> tuple[list[str], bool]:

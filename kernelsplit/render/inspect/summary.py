@@ -1,0 +1,132 @@
+"""``inspect --output-format summary``: one line per recurrent layer.
+
+Columns: file, layer, class (``*``: inferred from shapes, the file stores no config), units, gates,
+parameters, max |w| and NaN/Inf counts. Output that is not a terminal gets one greppable line per
+layer with its file first. On a terminal too narrow for that, each file becomes a heading and its
+layers are indented under it without the file column (80 columns hold the real-world corpus).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import IO, Any
+
+from ...discover import Skipped, skip_summary
+from ...errors import KernelsplitError
+from ...model import Artifact, Failure, GateTensor, RecurrentLayer
+from ..console import make_console, output_width
+from ..layout import cell_width, file_text
+from ..paths import display_path
+from . import InspectReporter
+
+_CELL_CLASS = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN", "conv_lstm": "ConvLSTM"}
+HEADERS = ("file", "layer", "class", "units", "gates", "params", "max |w|", "NaN/Inf")
+_RIGHT = {"units", "params", "max |w|", "NaN/Inf"}
+_GAP = 2
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    file: str
+    layer: str
+    cls: str
+    units: str
+    gates: str
+    params: str
+    max_abs: str
+    bad: str
+
+    @property
+    def cells(self) -> tuple[str, ...]:
+        return (self.file, self.layer, self.cls, self.units, self.gates, self.params, self.max_abs, self.bad)
+
+
+def summary_row(path: str, layer: RecurrentLayer, tensors: list[GateTensor]) -> SummaryRow:
+    stats = [t.stats for t in tensors]
+    maxima = [s.abs_max for s in stats if s.abs_max is not None]
+    nan, inf = sum(s.nan for s in stats), sum(s.inf for s in stats)
+    cls = f"{_CELL_CLASS[layer.cell]}*" if layer.inferred else layer.class_name
+    return SummaryRow(
+        display_path(path),
+        layer.name,
+        cls,
+        str(layer.units),
+        "".join(sorted({t.gate for t in tensors}, key=layer.gates.index)),
+        str(sum(int(t.array.size) for t in tensors)),
+        f"{max(maxima):.4g}" if maxima else "-",
+        f"{nan}/{inf}" if nan or inf else "0",
+    )
+
+
+class InspectSummaryReporter(InspectReporter):
+    """Keeps one small row per layer (never the arrays) and prints the aligned table at the end."""
+
+    name = "summary"
+
+    def __init__(self, file: IO[str] | None = None, *, wide: bool = False) -> None:
+        super().__init__(file, wide=wide)
+        self.rows: list[SummaryRow] = []
+        self.empty: list[str] = []
+
+    def add(self, artifact: Artifact | Failure, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> None:
+        if isinstance(artifact, Failure):
+            return  # reported on stderr
+        if not selected:
+            self.empty.append(display_path(artifact.path))
+        self.rows += [summary_row(artifact.path, layer, tensors) for layer, tensors in selected]
+
+    def finish(self, skipped: list[Skipped] | None = None, error: KernelsplitError | None = None) -> None:
+        from rich.text import Text
+
+        stream = self.file or sys.stdout
+        console = make_console(stream)
+        width = None if self.wide else output_width(stream)
+        for line in render_rows(self.rows, width):
+            console.print(line, soft_wrap=True)
+        for path in self.empty:
+            console.print(file_text(path) + Text(": no recurrent layer selected", style="dim"), soft_wrap=True)
+        listed, counted = skip_summary(list(skipped or []))
+        for item in listed:
+            console.print(
+                Text("skipped ", style="dim") + file_text(item.path) + Text(f": {item.reason}", style="dim"),
+                soft_wrap=True,
+            )
+        for text in counted:
+            console.print(Text(text, style="dim"), soft_wrap=True)
+
+
+def _line(cells: tuple[str, ...], widths: list[int], headers: tuple[str, ...], indent: int = 0) -> str:
+    parts = []
+    for cell, size, header in zip(cells, widths, headers, strict=True):
+        pad = " " * (size - cell_width(cell))
+        parts.append(pad + cell if header in _RIGHT else cell + pad)
+    return " " * indent + (" " * _GAP).join(parts)
+
+
+def render_rows(rows: list[SummaryRow], width: int | None) -> list[Any]:
+    """Flat (file on every line) when it fits ``width``, else grouped under file headings."""
+    from rich.text import Text
+
+    if not rows:
+        return []
+    table = [row.cells for row in rows]
+    widths = [max(cell_width(c) for c in column) for column in zip(HEADERS, *table, strict=True)]
+    flat = sum(widths) + _GAP * (len(widths) - 1)
+    if width is None or flat <= width:
+        lines = [Text(_line(HEADERS, widths, HEADERS), style="bold")]
+        for row in rows:
+            text = _line(row.cells, widths, HEADERS)
+            lines.append(Text(text, style="red") if row.bad != "0" else file_text(text))
+        return lines
+    headers = HEADERS[1:]
+    inner = [max(cell_width(c) for c in column) for column in zip(headers, *(r.cells[1:] for r in rows), strict=True)]
+    lines = [Text(_line(headers, inner, headers, indent=2), style="bold")]
+    current = None
+    for row in rows:
+        if row.file != current:
+            current = row.file
+            lines.append(file_text(row.file, style="bold"))
+        text = _line(row.cells[1:], inner, headers, indent=2)
+        lines.append(Text(text, style="red") if row.bad != "0" else file_text(text))
+    return lines
