@@ -1,19 +1,22 @@
 """The ``kernelsplit check`` rules: stable codes, default severities, documented thresholds.
 
-Every rule is a class with a docstring saying *why* it exists; ``RULES`` is the registry. A rule
-looks at one artifact and yields :class:`Hit` objects; the engine turns hits into findings with the
-configured severity. Codes never change meaning; a retired rule keeps its code reserved.
+Every rule is a class; ``RULES`` is the registry. A rule looks at one artifact and yields
+:class:`Hit` objects; the engine turns hits into findings with the configured severity. Codes never
+change meaning; a retired rule keeps its code reserved.
 
-Thresholds were chosen from measurements over every file in ``../shared/realworld/files`` (21
-public models, Keras 1.0 to 3.13, 47 recurrent layers) and every fixture in ``fixtures/`` (their
-weights are random normal x 0.5 or trained): see each rule and README.md "kernelsplit check".
+Each rule's documentation (what fires, why it matters, the threshold and the measurement it was set
+from) is data, next to this module: ``rules.toml``, shown by ``kernelsplit rule CODE`` and shipped in
+SARIF. Thresholds were measured with ``benchmarks/measure_thresholds.py`` over every fixture and
+every public model in ``../shared/realworld/files``.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -57,6 +60,8 @@ class Finding:
     value: float | None = None
     threshold: float | None = None
     units: tuple[int, ...] | None = None
+    #: How to change the threshold the finding crossed (rules with a configurable threshold).
+    help: str | None = None
 
     @property
     def block(self) -> str:
@@ -105,6 +110,27 @@ class RuleContext:
         return next(t.default for t in rule.thresholds if t.key == key)
 
 
+@dataclass(frozen=True)
+class RuleDoc:
+    """A rule's documentation, from ``rules.toml``."""
+
+    what: str
+    why: str
+    #: The threshold or tolerance and the measurement behind it (None: the rule has none).
+    measured: str | None
+
+
+@functools.cache
+def _docs() -> dict[str, RuleDoc]:
+    from importlib.resources import files
+
+    from .config import toml_loads
+
+    source = files(__package__).joinpath("rules.toml")
+    table = toml_loads(source.read_text(encoding="utf-8"), Path(str(source)))
+    return {code: RuleDoc(entry["what"], entry["why"], entry.get("measured")) for code, entry in table.items()}
+
+
 class Rule:
     code: ClassVar[str]
     name: ClassVar[str]
@@ -113,11 +139,38 @@ class Rule:
     thresholds: ClassVar[tuple[Threshold, ...]] = ()
 
     @classmethod
-    def description(cls) -> str:
-        """The docstring, dedented: the rule's *why*, shipped in SARIF ``fullDescription``."""
-        import inspect
+    def doc(cls) -> RuleDoc:
+        return _docs()[cls.code]
 
-        return inspect.cleandoc(cls.__doc__ or cls.summary)
+    @classmethod
+    def description(cls) -> str:
+        """What, why and the threshold's measurement: shipped in SARIF ``fullDescription``."""
+        doc = cls.doc()
+        return "\n\n".join(text for text in (doc.what, doc.why, doc.measured) if text)
+
+    @classmethod
+    def how_to_change(cls) -> list[str]:
+        """How to change this rule's thresholds, severity and scope (generated, the same for every rule)."""
+        lines = [
+            f"threshold: --set {cls.code}.{t.key}=N, or {t.key} = N in [tool.kernelsplit.thresholds] "
+            f"(default {t.default:g}: {t.help})"
+            for t in cls.thresholds
+        ]
+        lines += [
+            f'severity: --set {cls.code}.severity=error|warning|info, or {cls.code} = "..." in '
+            f"[tool.kernelsplit.severity] (default {cls.default_severity})",
+            f'off: --ignore {cls.code}, or ignore = ["{cls.code}"] in [tool.kernelsplit]; for some files only: '
+            f'[tool.kernelsplit.per-path-ignores] "glob" = ["{cls.code}"]',
+        ]
+        return lines
+
+    @classmethod
+    def threshold_help(cls, key: str, value: float) -> str:
+        """The one-line hint a finding carries: the threshold in effect and how to change it."""
+        return (
+            f"threshold {key} = {value:g}; change it with --set {cls.code}.{key}=N or {key} = N in "
+            f"[tool.kernelsplit.thresholds] (`kernelsplit rule {cls.code}` says how it was set)"
+        )
 
     def check(self, artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
         raise NotImplementedError
@@ -137,12 +190,7 @@ def _blocks(layer: RecurrentLayer, part: str) -> list[GateTensor]:
 
 
 class NonFinite(Rule):
-    """NaN or ±Inf weights: the model computes NaN for every input that reaches them.
-
-    A single non-finite weight poisons every output it feeds (NaN propagates through matmuls and
-    every gate), so this is an error by default. Typical cause: a diverged training run saved
-    without a NaN guard, or a bad cast when exporting.
-    """
+    """NaN or ±Inf weights (docs: rules.toml)."""
 
     code = "KS101"
     name = "non-finite"
@@ -168,12 +216,7 @@ class NonFinite(Rule):
 
 
 class Float16Overflow(Rule):
-    """Finite values with |w| > 65504 become ±Inf when cast to float16.
-
-    Matters for mixed precision (``mixed_float16`` keeps float32 variables but casts them for the
-    compute), for TFLite / ONNX float16 export, and for anyone re-saving the model in half
-    precision. A warning: a float32 deployment runs fine.
-    """
+    """Finite values with |w| > 65504 that become ±Inf in float16 (docs: rules.toml)."""
 
     code = "KS102"
     name = "float16-overflow"
@@ -199,13 +242,7 @@ class Float16Overflow(Rule):
 
 
 class AbsMax(Rule):
-    """A weight whose magnitude is far beyond what trained recurrent cells hold.
-
-    Measured largest |w| per recurrent layer (all parts, all gates): 9.32 over the 47 layers of the
-    21 real-world models (textgenrnn's char-LSTM; the next are 8.39 and 5.04, the median ~1.1) and
-    1.9 over every fixture. The default, 50, is 5x the largest trained value: values that large
-    saturate every sigmoid/tanh they feed and usually mean a run-away update or a bad edit.
-    """
+    """A weight far beyond what trained recurrent cells hold (docs: rules.toml)."""
 
     code = "KS103"
     name = "abs-max"
@@ -230,14 +267,7 @@ class AbsMax(Rule):
 
 
 class DeadUnits(Rule):
-    """A unit whose incoming weights are exactly zero in every gate carries no signal.
-
-    Unit j is dead when column j of the input kernel and of the recurrent kernel is all zeros in
-    every gate block: its gate pre-activations are constants (the biases), so h_j ignores both the
-    input and the history. Exact zeros (no tolerance) are what pruning, masking bugs, or a
-    zero-initialised-and-frozen slice leave behind; trained weights are never exactly zero across a
-    whole column (measured: no such unit in any real-world or fixture layer).
-    """
+    """A unit whose incoming weights are exactly zero in every gate (docs: rules.toml)."""
 
     code = "KS104"
     name = "dead-units"
@@ -348,25 +378,7 @@ def kernel_within_glorot(layer: RecurrentLayer) -> bool:
 
 
 class Untrained(Rule):
-    """The layer's weights are still exactly what Keras's default initializers produce.
-
-    A layer saved straight after ``build()`` (a pipeline that skipped ``fit``, restored the wrong
-    checkpoint, or saved the model object before loading weights into it). All three must hold:
-
-    1. the recurrent kernel is (scaled) semi-orthogonal within 1e-4 relative — Keras's default
-       ``Orthogonal`` ``recurrent_initializer`` (Keras 2/3: the fused u×G·u matrix has orthonormal
-       rows, not each gate block; Keras 1: each gate block, gain 1.1). Gradient descent leaves that
-       exact structure only when U gets no gradient at all. Measured Gram deviation: ≤ 5.4e-7 on
-       fresh Keras layers up to 256 units, ≥ 0.158 on every trained real-world layer;
-    2. the biases are exactly zero, except an LSTM forget block of exact ones (``unit_forget_bias``);
-    3. every input weight lies within Glorot-uniform's bound (the default ``kernel_initializer``).
-
-    Biases alone are not enough: an exact ``[0, 1, 0, 0]`` bias can survive training (frozen or
-    disabled biases, ``bias_regularizer`` tricks), and an orthogonal U alone is not enough either:
-    a model trained on length-1 sequences never updates U (see KS111). Layers built with non-default
-    initializers are not recognised (false negatives, never false positives). A reservoir layer that
-    is meant to stay at its initial weights is reported too: ignore KS105 for it.
-    """
+    """Weights still exactly at Keras's default initializers (docs: rules.toml)."""
 
     code = "KS105"
     name = "untrained"
@@ -389,13 +401,7 @@ class Untrained(Rule):
 
 
 class RecurrentUntouched(Rule):
-    """The recurrent kernel is still at its orthogonal init while the biases trained.
-
-    U got no gradient at all: typically the model was trained on sequences of length 1 (with
-    h₀ = 0 the recurrent term is zero, so is its gradient — the layer is a feed-forward layer in
-    disguise), or U was frozen on purpose. Informational. Fires on four real-world files (see
-    README.md); in each, the biases moved and U is orthogonal to < 6e-7.
-    """
+    """The recurrent kernel still at its orthogonal init while the biases trained (docs: rules.toml)."""
 
     code = "KS111"
     name = "recurrent-untouched"
@@ -419,21 +425,13 @@ class RecurrentUntouched(Rule):
 
 
 class SpectralNorm(Rule):
-    """A recurrent gate block whose largest singular value is far above trained models'.
-
-    ‖U_g‖₂ > 1/γ (γ bounds the activation's derivative) is the necessary condition for exploding
-    gradients (Pascanu, Mikolov & Bengio 2013, "On the difficulty of training recurrent neural
-    networks"). Gated cells routinely exceed 1 and stay well behaved, so the default is set from
-    data: measured max over each square u×u recurrent gate block is 55.2 over the real-world
-    models (textgenrnn; then 34.4, 32.3, 27.2, median 2.1) and 2.2 over the fixtures. Default 100.
-    ConvLSTM blocks are convolution filters, not u×u matrices: skipped.
-    """
+    """A recurrent gate block's spectral norm far above trained models' (docs: rules.toml)."""
 
     code = "KS106"
     name = "spectral-norm"
     default_severity = Severity.WARNING
     summary = "recurrent gate block spectral norm above a threshold (exploding gradients)"
-    thresholds = (Threshold("spectral-norm", 100.0, "largest allowed singular value of U_g"),)
+    thresholds = (Threshold("spectral-norm", 500.0, "largest allowed singular value of U_g"),)
 
     def check(self, artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
         limit = ctx.threshold(self, "spectral-norm")
@@ -456,15 +454,7 @@ class SpectralNorm(Rule):
 
 
 class ForgetBias(Rule):
-    """The LSTM forget-gate bias is so negative that the cell forgets everything each step.
-
-    With b_f ≪ 0, f = σ(W_f x + U_f h + b_f) ≈ 0 and the memory horizon collapses to one step; the
-    remedy is the opposite initialisation (b_f = 1, Jozefowicz, Zaremba & Sutskever 2015, "An
-    Empirical Exploration of Recurrent Network Architectures"; Keras's ``unit_forget_bias``). The
-    rule uses the mean effective forget bias (input-side plus recurrent-side half, e.g. CuDNN) over
-    the layer's units: σ(-3) ≈ 0.047. Measured layer means: ≥ 0.06 over the real-world models
-    (per-unit minimum -2.86) and ≥ -0.47 over the fixtures' random weights. Default -3.
-    """
+    """An LSTM forget-gate bias so negative the cell forgets every step (docs: rules.toml)."""
 
     code = "KS107"
     name = "forget-bias"
@@ -500,12 +490,7 @@ class ForgetBias(Rule):
 
 
 class ConfigMismatch(Rule):
-    """The stored architecture disagrees with the stored weights.
-
-    ``units`` in the layer config differs from the width the stored tensors have, or the config's
-    class is a different cell kind than the shapes say. Keras refuses to load such a file, and any
-    tool trusting the config would cut the gates in the wrong place; kernelsplit cuts by shapes.
-    """
+    """The stored architecture disagrees with the stored weights (docs: rules.toml)."""
 
     code = "KS108"
     name = "config-mismatch"
@@ -521,12 +506,7 @@ class ConfigMismatch(Rule):
 
 
 class InferredLayer(Rule):
-    """A recurrent layer found from tensor shapes alone (weights-only files have no config).
-
-    Cell kind and units were inferred: 4 gate blocks are read as an LSTM, 3 as a GRU, 1 as a
-    SimpleRNN. Activations and GRU ``reset_after`` are Keras's defaults, not facts from the file.
-    Informational; fires on every weights-only file by design.
-    """
+    """A recurrent layer found from tensor shapes alone (docs: rules.toml)."""
 
     code = "KS109"
     name = "inferred-layer"
@@ -542,12 +522,7 @@ class InferredLayer(Rule):
 
 
 class ExecutableLayers(Rule):
-    """The file holds layers whose config is code (Lambda, custom objects).
-
-    ``keras.models.load_model`` would run that code (Keras 3 refuses unless ``safe_mode=False``);
-    kernelsplit never runs it. Informational: know that loading this artifact elsewhere executes
-    code from it.
-    """
+    """Layers whose config is code (Lambda, custom objects) (docs: rules.toml)."""
 
     code = "KS110"
     name = "executable-layers"
