@@ -93,6 +93,8 @@ class DiffReport:
     new: Artifact
     layers: list[LayerDiff]
     max_drift: float | None = None
+    #: ``--exit-zero``: breaking changes are reported but exit 0.
+    exit_zero: bool = False
 
     @property
     def identical(self) -> bool:
@@ -135,9 +137,25 @@ class DiffReport:
             return DiffVerdict.EQUIVALENT
         return DiffVerdict.CHANGED
 
+    def breaking_in(self, layer: LayerDiff, tensor: TensorDiff | None = None) -> str | None:
+        """Why this layer (or one of its blocks) breaks the diff, or None."""
+        if tensor is None:
+            return "removed" if layer.status == "removed" else None
+        if layer.status in ("added", "removed", "equivalent"):
+            return None
+        if tensor.status == "shape-changed":
+            return "shape changed"
+        if tensor.status in ("added", "removed"):
+            return f"block {tensor.status}"
+        if self.drift_exceeded(tensor):
+            return f"drift {tensor.relative_change:.4g} > {self.max_drift:g}"
+        return None
+
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.FINDINGS if self.verdict == DiffVerdict.BREAKING else ExitCode.OK
+        if self.verdict == DiffVerdict.BREAKING and not self.exit_zero:
+            return ExitCode.FINDINGS
+        return ExitCode.OK
 
 
 def _norm_change(old: GateTensor, new: GateTensor) -> tuple[float, float]:

@@ -1,37 +1,26 @@
 """Find model files under the given paths, run every enabled rule, decide the exit code.
 
-Discovery: a named file is always checked (a named non-model is an error); a directory is one
-artifact when it is a SavedModel (``saved_model.pb``), an unzipped ``.keras`` (``config.json`` +
-``metadata.json``) or a TF checkpoint folder, else it is walked (hidden folders and
-``__pycache__`` skipped) and every file whose first bytes say HDF5 or zip is tried — files that turn
-out not to be Keras models are skipped silently, damaged ones are reported. Globs (``models/**/*.h5``,
-quoted so the shell leaves them alone) are expanded like a walk.
+Discovery is ``kernelsplit.discover`` (shared with ``inspect``): named files are always tried,
+folders are walked by content, and every file a walk passes over is recorded with its reason. A file
+that turns out not to be a Keras model is *skipped* (listed in every format), named or not; with
+``strict`` a named one is an error. A Git LFS pointer where a model should be is an error
+(``lfs-pointer``): the artifact was never pulled, so it was never checked.
 """
 
 from __future__ import annotations
 
-import glob
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .._compat import StrEnum
-from ..errors import KernelsplitError, NotAModelError, NotFoundError, RuleFailure
+from ..discover import Candidate, Skipped, discover
+from ..errors import KernelsplitError, NotAModelError, RuleFailure
 from ..exitcodes import ExitCode
 from ..model import Artifact, Failure
-from ..readers import is_artifact_dir, looks_like_model_file
 from .config import Config
 from .levels import LEVEL_RANK, Severity
 from .rules import RULES, Finding, Rule, RuleContext
 
-_GLOB_CHARS = set("*?[")
-_SKIP_DIRS = {"__pycache__", "node_modules"}
-
-
-@dataclass(frozen=True)
-class Candidate:
-    path: str
-    explicit: bool
+__all__ = ["Candidate", "CheckReport", "RuleSetting", "Skipped", "Verdict", "check_artifact", "run_check"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +32,8 @@ class RuleSetting:
     enabled: bool
     #: Threshold name -> the value in effect.
     thresholds: dict[str, float]
+    #: ``enabled``, ``severity`` and each threshold name -> where its value came from.
+    sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def code(self) -> str:
@@ -50,15 +41,21 @@ class RuleSetting:
 
 
 def rule_settings(config: Config) -> list[RuleSetting]:
-    return [
-        RuleSetting(
-            rule,
-            config.severity.get(rule.code, rule.default_severity),
-            rule.code not in config.ignore,
-            {t.key: config.thresholds.get(t.key, t.default) for t in rule.thresholds},
+    settings = []
+    for rule in RULES:
+        enabled, why = config.enabled(rule.code)
+        sources = {"enabled": why, "severity": config.source(f"severity.{rule.code}")}
+        sources.update({t.key: config.source(f"thresholds.{t.key}") for t in rule.thresholds})
+        settings.append(
+            RuleSetting(
+                rule,
+                config.severity.get(rule.code, rule.default_severity),
+                enabled,
+                {t.key: config.thresholds.get(t.key, t.default) for t in rule.thresholds},
+                sources,
+            )
         )
-        for rule in RULES
-    ]
+    return settings
 
 
 class Verdict(StrEnum):
@@ -91,6 +88,12 @@ class CheckReport:
     #: (path, error) for every file that could not be read, in discovery order.
     errors: list[tuple[str, KernelsplitError]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: Files and folders passed over, and why (walks, and files that are not Keras models).
+    skipped: list[Skipped] = field(default_factory=list)
+    #: Whether any path was named as a file (then finding no model is not "no input").
+    named_files: bool = False
+    #: ``--exit-zero``: findings do not fail the run (unreadable files and no input still do).
+    exit_zero: bool = False
 
     @property
     def counts(self) -> dict[str, int]:
@@ -105,64 +108,35 @@ class CheckReport:
         return [f for f in self.findings if LEVEL_RANK[f.severity] >= rank]
 
     @property
+    def statistics(self) -> list[tuple[str, str, Severity, int]]:
+        """(code, name, severity, count) per rule with findings, most frequent first (``--statistics``)."""
+        counts: dict[str, tuple[str, Severity, int]] = {}
+        for f in self.findings:
+            _, _, n = counts.get(f.code, (f.rule, f.severity, 0))
+            counts[f.code] = (f.rule, f.severity, n + 1)
+        return sorted(
+            ((code, name, severity, n) for code, (name, severity, n) in counts.items()), key=lambda s: (-s[3], s[0])
+        )
+
+    @property
     def verdict(self) -> Verdict:
-        """Unreadable file > nothing found > findings at/above ``fail_on`` > passed."""
+        """Unreadable file > nothing found > findings at/above ``fail_on`` > passed.
+
+        "Nothing found" means no artifact and no file named explicitly: folders and globs that hold
+        no model (a wrong path in CI). A named file that is not a model is skipped, not "no input",
+        so a pre-commit hook handed a plain HDF5 data file passes.
+        """
         if self.errors:
             return Verdict.UNREADABLE
-        if not self.artifacts:
+        if not self.artifacts and not self.named_files:
             return Verdict.NO_INPUT
         return Verdict.FAILED if self.failing else Verdict.PASSED
 
     @property
     def exit_code(self) -> ExitCode:
+        if self.exit_zero and self.verdict == Verdict.FAILED:
+            return ExitCode.OK
         return self.verdict.exit_code
-
-
-def _walk(root: Path) -> list[Candidate]:
-    if is_artifact_dir(root):
-        return [Candidate(str(root), explicit=False)]
-    found: list[Candidate] = []
-    for directory, dirs, files in os.walk(root):
-        here = Path(directory)
-        keep = []
-        for name in sorted(dirs):
-            if name.startswith(".") or name in _SKIP_DIRS:
-                continue
-            if is_artifact_dir(here / name):
-                found.append(Candidate(str(here / name), explicit=False))
-            else:
-                keep.append(name)
-        dirs[:] = keep
-        found += [Candidate(str(here / n), explicit=False) for n in sorted(files) if looks_like_model_file(here / n)]
-    return found
-
-
-def discover(paths: tuple[str, ...] | list[str]) -> tuple[list[Candidate], list[tuple[str, KernelsplitError]]]:
-    candidates: list[Candidate] = []
-    errors: list[tuple[str, KernelsplitError]] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_file():
-            candidates.append(Candidate(raw, explicit=True))
-        elif path.is_dir():
-            candidates += [Candidate(raw, True)] if is_artifact_dir(path) else _walk(path)
-        elif _GLOB_CHARS & set(raw):
-            for match in sorted(glob.glob(raw, recursive=True)):
-                hit = Path(match)
-                if hit.is_dir():
-                    candidates += _walk(hit)
-                elif looks_like_model_file(hit):
-                    candidates.append(Candidate(match, explicit=False))
-        else:
-            errors.append((raw, NotFoundError("no such file or directory")))
-    seen: set[str] = set()
-    unique = []
-    for candidate in candidates:
-        key = os.path.realpath(candidate.path)
-        if key not in seen:
-            seen.add(key)
-            unique.append(candidate)
-    return unique, errors
 
 
 def check_artifact(
@@ -177,6 +151,7 @@ def check_artifact(
         rule = setting.rule
         if not setting.enabled or rule.code in skip:
             continue
+        key = rule.thresholds[0].key if len(rule.thresholds) == 1 else None
         try:
             hits = list(rule.check(artifact, ctx))
         except Exception as exc:  # one rule must not end the CI gate
@@ -198,21 +173,41 @@ def check_artifact(
                 hit.value,
                 hit.threshold,
                 hit.units,
+                rule.threshold_help(key, hit.threshold) if key and hit.threshold is not None else None,
             )
             for hit in hits
         ]
     return findings, failures
 
 
-def run_check(paths: tuple[str, ...] | list[str], config: Config, fail_on: str | None = None) -> CheckReport:
+def run_check(
+    paths: tuple[str, ...] | list[str],
+    config: Config,
+    fail_on: str | None = None,
+    *,
+    strict: bool = False,
+    exit_zero: bool = False,
+) -> CheckReport:
+    """Check every artifact ``paths`` name. ``strict``: a named file that is not a model is an error;
+    ``exit_zero``: findings never make the exit code non-zero."""
     from ..api import try_open
 
-    report = CheckReport(config=config, fail_on=fail_on or config.fail_on or "error", settings=rule_settings(config))
-    candidates, report.errors = discover(paths)
-    for candidate in candidates:
+    report = CheckReport(
+        config=config,
+        fail_on=fail_on or config.fail_on or "error",
+        settings=rule_settings(config),
+        exit_zero=exit_zero,
+    )
+    found = discover(paths)
+    report.skipped = list(found.skipped)
+    report.named_files = any(c.explicit and not c.nothing for c in found.candidates)
+    for candidate in found.candidates:
+        if candidate.nothing:
+            continue  # an empty folder or a glob matching nothing: no input (exit 3 if nothing else)
         artifact = try_open(candidate.path)
         if isinstance(artifact, Failure):
-            if not candidate.explicit and isinstance(artifact.error, NotAModelError):
+            if isinstance(artifact.error, NotAModelError) and not (strict and candidate.explicit):
+                report.skipped.append(Skipped(candidate.path, artifact.error.message, "not-a-model"))
                 continue
             report.errors.append((candidate.path, artifact.error))
             continue

@@ -18,7 +18,7 @@ import click
 from .._version import __version__
 from ..errors import InternalError, KernelsplitError
 from ..exitcodes import ExitCode
-from .output import report_error
+from .output import report_error, silence_stdout
 
 #: Sub-commands live in kernelsplit/cli/commands/<name>.py and are imported only when invoked, so
 #: ``kernelsplit inspect`` never pays for the exporters' or the rule engine's imports.
@@ -29,6 +29,7 @@ COMMANDS = {
     "diff": "Compare two artifacts gate by gate.",
     "explain": "Show the equations Keras computes for each layer, every term bound to its place in the file.",
     "verify": "Check kernelsplit's split and forward pass against your own Keras (needs kernelsplit[keras]).",
+    "rule": "Explain a check rule: what it finds, why, its threshold and how to change it.",
 }
 
 
@@ -47,6 +48,15 @@ class KernelsplitGroup(click.Group):
             return None
         command: click.Command = importlib.import_module(_command_module(cmd_name)).command
         return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """A reader that closed our stdout (``| head``) ends the run quietly with exit 0: the output
+        was cut short on purpose (click alone would exit 1, the code for findings)."""
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            silence_stdout()
+            return ExitCode.OK
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
@@ -89,6 +99,8 @@ def cli() -> None:
 
     Exit codes: 0 success; 1 findings (check, diff); 2 unreadable file, usage or config error;
     3 no model file found (check).
+
+    Shell completion (bash, zsh, fish): eval "$(_KERNELSPLIT_COMPLETE=bash_source kernelsplit)".
     """
 
 

@@ -62,11 +62,11 @@ def config_option(func: F) -> F:
 
 
 def report_file_option(func: F) -> F:
-    """``-o/--output FILE``: where a report goes instead of stdout."""
+    """``-o/--output FILE``: where a report goes instead of stdout (checked when written: exit 2)."""
     return click.option(
         "-o",
         "--output",
-        type=click.Path(dir_okay=False, writable=True, path_type=str),
+        type=click.Path(path_type=str),
         metavar="FILE",
         help="Write the report to FILE instead of stdout.",
     )(func)
@@ -77,14 +77,65 @@ def paths_argument(func: F) -> F:
 
 
 def format_option(choices: tuple[str, ...], default: str) -> Callable[[F], F]:
+    """``--output-format`` (ruff's name; ``--format`` is an alias): a reporter registry's keys."""
     return click.option(
+        "--output-format",
         "--format",
         "output_format",
         type=click.Choice(choices),
         default=default,
         show_default=True,
-        help="Output format (machine formats write to stdout only).",
+        help="Output format (--format is an alias).",
     )
+
+
+def quiet_option(func: F) -> F:
+    return click.option(
+        "-q",
+        "--quiet",
+        is_flag=True,
+        help="Print the findings only: no summary line, skipped files or hints (the exit code is unchanged).",
+    )(func)
+
+
+def exit_zero_option(func: F) -> F:
+    return click.option(
+        "--exit-zero",
+        is_flag=True,
+        help="Exit 0 even when there are findings (unreadable files and usage errors still exit 2).",
+    )(func)
+
+
+def rule_selection_options(func: F) -> F:
+    """``--select`` / ``--extend-select`` / ``--ignore`` / ``--set``: the rules and their settings,
+    over the configuration file."""
+    func = click.option(
+        "--set",
+        "settings",
+        multiple=True,
+        metavar="RULE.KEY=VALUE",
+        help="Set a threshold (--set KS106.spectral-norm=800, or spectral-norm=800) or a severity "
+        "(--set KS105.severity=error). Repeatable; beats the configuration file.",
+    )(func)
+    func = click.option(
+        "--ignore",
+        multiple=True,
+        metavar="RULES",
+        help="Turn these rules off (codes or names, comma-separated, repeatable).",
+    )(func)
+    func = click.option(
+        "--extend-select",
+        multiple=True,
+        metavar="RULES",
+        help="Turn these rules on, on top of the selection.",
+    )(func)
+    func = click.option(
+        "--select",
+        multiple=True,
+        metavar="RULES",
+        help="Run only these rules (codes, names or ALL; replaces the file's select and extend-select).",
+    )(func)
+    return func
 
 
 class RegistryChoice(click.Choice):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -27,26 +28,56 @@ def report_warning(path: str, message: str) -> None:
 
 
 def emit(reporter: Any, report: Any, output: str | None, markdown_summary: bool = False) -> None:
-    """Render once; write to ``-o FILE`` or stdout, and a markdown report also to the job summary.
+    """Render into ``-o FILE`` or straight onto stdout (the real terminal: colour and width), and a
+    markdown report also into the job summary.
 
     A file that cannot be written raises :class:`OutputError` (one line, exit 2), like an
-    unreadable model.
+    unreadable model. A closed stdout (``| head``) ends the output quietly: the command still
+    returns its own exit code, which the report was computed for.
     """
-    buffer = io.StringIO()
-    reporter.write(report, buffer)
-    text = buffer.getvalue()
-    if output:
-        _write(output, "w", text)
-    else:
-        sys.stdout.write(text)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if markdown_summary and summary:
+    summary = os.environ.get("GITHUB_STEP_SUMMARY") if markdown_summary else None
+    if summary:
+        buffer = io.StringIO()
+        reporter.write(report, buffer)
+        text = buffer.getvalue()
+        if output:
+            _write(output, "w", text)
+        else:
+            to_stdout(lambda: sys.stdout.write(text))
         _write(summary, "a", text if text.endswith("\n") else text + "\n")
+    elif output:
+        _write(output, "w", reporter, report)
+    else:
+        to_stdout(lambda: reporter.write(report, sys.stdout))
 
 
-def _write(target: str, mode: str, text: str) -> None:
+def to_stdout(write: Callable[[], Any]) -> None:
+    """Run ``write`` (which prints to stdout) and flush; a reader that went away ends it quietly."""
+    try:
+        write()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+
+
+def silence_stdout() -> None:
+    """After EPIPE: point stdout at /dev/null so nothing (not even the flush at exit) writes again.
+
+    The recipe of the Python docs (signal module, "Note on SIGPIPE").
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - replaces stdout for good
+
+
+def _write(target: str, mode: str, content: Any, report: Any = None) -> None:
     try:
         with open(target, mode, encoding="utf-8") as handle:
-            handle.write(text)
+            if isinstance(content, str):
+                handle.write(content)
+            else:
+                content.write(report, handle)
     except OSError as exc:
         raise OutputError(f"cannot write the report: {exc.strerror or exc}", path=target) from None

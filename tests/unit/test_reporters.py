@@ -96,7 +96,7 @@ def test_settings_are_resolved_once_with_the_configuration() -> None:
     assert not settings["KS109"].enabled and settings["KS101"].enabled
     assert settings["KS105"].severity == "error" and settings["KS106"].severity == "warning"
     assert settings["KS103"].thresholds == {"abs-max": 7.0}
-    assert settings["KS106"].thresholds == {"spectral-norm": 100.0}
+    assert settings["KS106"].thresholds == {"spectral-norm": 500.0}
 
 
 def test_check_json_matches_its_schema_and_carries_the_settings() -> None:
@@ -106,7 +106,15 @@ def test_check_json_matches_its_schema_and_carries_the_settings() -> None:
     document = json.loads(render(check_reporter("json"), report))
     jsonschema.validate(document, schema("check-1.json"))
     assert document["exit_code"] == 2
-    assert document["summary"] == {"error": 1, "warning": 1, "info": 1, "artifacts": 1, "unreadable": 1, "failing": 1}
+    assert document["summary"] == {
+        "error": 1,
+        "warning": 1,
+        "info": 1,
+        "artifacts": 1,
+        "unreadable": 1,
+        "failing": 1,
+        "skipped": 0,
+    }
     assert {r["code"]: r["severity"] for r in document["rules"]}["KS106"] == "error"
     assert document["artifacts"][1]["error"] == {"code": "corrupt", "message": "truncated HDF5 | at 10%\nsecond line"}
 

@@ -8,7 +8,14 @@ from ...check.levels import FAIL_ON_LEVELS
 from ...exitcodes import ExitCode
 from ...render.check import REPORTERS
 from .. import COMMANDS
-from ..options import config_option, format_option, report_file_option
+from ..options import (
+    config_option,
+    exit_zero_option,
+    format_option,
+    quiet_option,
+    report_file_option,
+    rule_selection_options,
+)
 from ..output import report_error
 
 
@@ -19,7 +26,7 @@ class CheckCommand(click.Command):
         from ...check.rules import RULES
 
         super().format_help_text(ctx, formatter)
-        with formatter.section("Rules"):
+        with formatter.section("Rules (kernelsplit rule CODE explains one)"):
             formatter.write_dl([(rule.code, f"{rule.name}: {rule.summary}") for rule in RULES])
 
 
@@ -29,14 +36,16 @@ class CheckCommand(click.Command):
     help=COMMANDS["check"]
     + """
 
-PATHS are model files, folders (searched recursively for model files, by content) and globs.
+PATHS are model files, folders (walked recursively; model files are found by content) and globs;
+default: the current folder. Files that are not Keras models are skipped and listed (named ones
+too, unless --strict); a Git LFS pointer where a model should be is an error.
 Configuration: [tool.kernelsplit] in pyproject.toml or kernelsplit.toml, found from the current
-folder upward, or --config.
+folder upward, or --config; the command line's options beat it (see --show-settings).
 
 Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 unreadable file / usage / config
 error, 3 no model file found.""",
 )
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @config_option
 @format_option(tuple(REPORTERS), "text")
 @click.option(
@@ -45,21 +54,65 @@ error, 3 no model file found.""",
     default=None,
     help="Lowest severity that fails the run (default: config's fail-on, else error).",
 )
+@rule_selection_options
 @report_file_option
+@quiet_option
+@exit_zero_option
+@click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the findings.")
+@click.option("--strict", is_flag=True, help="A file named on the command line that is not a model is an error.")
+@click.option(
+    "--show-settings",
+    is_flag=True,
+    help="Print the settings in effect (every rule, threshold and severity) and where each came from, then exit.",
+)
 def command(
-    paths: tuple[str, ...], config_path: str | None, output_format: str, fail_on: str | None, output: str | None
+    paths: tuple[str, ...],
+    config_path: str | None,
+    output_format: str,
+    fail_on: str | None,
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    settings: tuple[str, ...],
+    output: str | None,
+    quiet: bool,
+    exit_zero: bool,
+    statistics: bool,
+    strict: bool,
+    show_settings: bool,
 ) -> ExitCode:
-    from ...check.config import load_config
+    from ...check.config import apply_overrides, load_config
     from ...check.engine import run_check
-    from ...errors import KernelsplitError
-    from ...render.check import reporter
+    from ...errors import KernelsplitError, UsageError
+    from ...render.check import HUMAN_FORMATS, reporter
     from ..output import emit
 
-    config = load_config(config_path)
-    report = run_check(paths, config, fail_on)
+    if statistics and output_format not in HUMAN_FORMATS:
+        raise UsageError(f"--statistics applies to the {', '.join(HUMAN_FORMATS)} formats, not {output_format}")
+    config = apply_overrides(
+        load_config(config_path),
+        select=select,
+        extend_select=extend_select,
+        ignore=ignore,
+        settings=settings,
+        fail_on=fail_on,
+    )
+    if show_settings:
+        from ...render.check.settings import write_settings
+        from ..output import to_stdout
+
+        to_stdout(lambda: write_settings(config))
+        return ExitCode.OK
+    paths = paths or (".",)
+    report = run_check(paths, config, strict=strict, exit_zero=exit_zero)
     for path, error in report.errors:
         report_error(error.at(path))
-    emit(reporter(output_format), report, output, markdown_summary=output_format == "markdown")
+    emit(
+        reporter(output_format, quiet=quiet, statistics=statistics),
+        report,
+        output,
+        markdown_summary=output_format == "markdown",
+    )
     if report.exit_code == ExitCode.NO_INPUT:
         report_error(KernelsplitError("no model file found in " + " ".join(paths)))
     return ExitCode(report.exit_code)

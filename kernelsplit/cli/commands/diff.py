@@ -7,7 +7,7 @@ import click
 from ...exitcodes import ExitCode
 from ...render.diff import REPORTERS
 from .. import COMMANDS
-from ..options import config_option, format_option, report_file_option
+from ..options import config_option, exit_zero_option, format_option, quiet_option, report_file_option
 from ..output import report_error
 
 
@@ -33,8 +33,17 @@ changed, a layer disappeared or a drift exceeds --max-drift, 2 unreadable file /
 )
 @config_option
 @report_file_option
+@quiet_option
+@exit_zero_option
 def command(
-    old: str, new: str, output_format: str, max_drift: float | None, config_path: str | None, output: str | None
+    old: str,
+    new: str,
+    output_format: str,
+    max_drift: float | None,
+    config_path: str | None,
+    output: str | None,
+    quiet: bool,
+    exit_zero: bool,
 ) -> ExitCode:
     from ...analysis.diff import diff_artifacts
     from ...api import try_open
@@ -53,5 +62,6 @@ def command(
         return ExitCode.ERROR
     limit = max_drift if max_drift is not None else config.max_drift
     report = diff_artifacts(artifacts[0], artifacts[1], max_drift=limit)
-    emit(reporter(output_format), report, output, markdown_summary=output_format == "markdown")
+    report.exit_zero = exit_zero
+    emit(reporter(output_format, quiet=quiet), report, output, markdown_summary=output_format == "markdown")
     return ExitCode(report.exit_code)

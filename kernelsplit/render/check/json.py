@@ -30,6 +30,7 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "value": finding.value,
         "threshold": finding.threshold,
         "units": list(finding.units) if finding.units else None,
+        "help": finding.help,
     }
 
 
@@ -44,6 +45,7 @@ def report_dict(report: CheckReport) -> dict[str, Any]:
             "severity": s.severity,
             "enabled": s.enabled,
             "thresholds": s.thresholds,
+            "sources": s.sources,
         }
         for s in report.settings
     ]
@@ -66,10 +68,16 @@ def report_dict(report: CheckReport) -> dict[str, Any]:
             "artifacts": len(report.artifacts),
             "unreadable": len(report.errors),
             "failing": len(report.failing),
+            "skipped": len(report.skipped),
         },
         "rules": rules,
         "artifacts": artifacts,
         "findings": [finding_dict(f) for f in report.findings],
+        "skipped": [{"path": s.path, "kind": s.kind, "reason": s.reason} for s in report.skipped],
+        "statistics": [
+            {"code": code, "rule": name, "severity": severity, "count": n}
+            for code, name, severity, n in report.statistics
+        ],
     }
 
 

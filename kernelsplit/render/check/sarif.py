@@ -3,7 +3,8 @@
 ``ruleId`` is the stable code (KS101...), rule metadata sits in ``tool.driver.rules`` with the
 docstring as ``fullDescription``; artifact URIs are relative to the working folder (base id
 ``%SRCROOT%``), or absolute ``file://`` URIs for files outside it. Unreadable files become
-``toolExecutionNotifications`` and ``executionSuccessful: false``.
+``toolExecutionNotifications`` and ``executionSuccessful: false``; skipped files are notifications
+of level ``note`` (one per file that looked like a model, one per reason with a count for the rest).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from urllib.parse import quote
 
 from ..._version import __version__
 from ...check.engine import CheckReport
+from ...check.rules import Rule
+from ...discover import skip_summary
 from ...jsonutil import dumps_indented
 from ..paths import display_path
 from . import CheckReporter
@@ -31,6 +34,19 @@ def artifact_location(path: str) -> dict[str, str]:
     return {"uri": quote(shown), "uriBaseId": "%SRCROOT%"}
 
 
+def help_text(rule: Rule) -> str:
+    return rule.description() + "\n\nHow to change it:\n" + "\n".join(f"- {line}" for line in rule.how_to_change())
+
+
+def help_markdown(rule: Rule) -> str:
+    doc = rule.doc()
+    parts = [f"**{rule.code} {rule.name}**: {doc.what}", doc.why]
+    if doc.measured:
+        parts.append(f"**Threshold.** {doc.measured}")
+    parts.append("**How to change it.**\n\n" + "\n".join(f"- {line}" for line in rule.how_to_change()))
+    return "\n\n".join(parts)
+
+
 def sarif_dict(report: CheckReport) -> dict[str, Any]:
     rules = [
         {
@@ -38,7 +54,7 @@ def sarif_dict(report: CheckReport) -> dict[str, Any]:
             "name": "".join(w.capitalize() for w in s.rule.name.split("-")),
             "shortDescription": {"text": s.rule.summary},
             "fullDescription": {"text": s.rule.description()},
-            "help": {"text": s.rule.description()},
+            "help": {"text": help_text(s.rule), "markdown": help_markdown(s.rule)},
             "helpUri": f"{INFORMATION_URI}-{s.rule.code.lower()}",
             "defaultConfiguration": {"level": _LEVEL[s.severity], "enabled": s.enabled},
             "properties": {"kernelsplit-name": s.rule.name, "thresholds": s.thresholds},
@@ -68,6 +84,8 @@ def sarif_dict(report: CheckReport) -> dict[str, Any]:
             result["properties"]["value"] = f.value
         if f.threshold is not None:
             result["properties"]["threshold"] = f.threshold
+        if f.help:
+            result["properties"]["help"] = f.help
         results.append(result)
     notifications = [
         {
@@ -77,6 +95,19 @@ def sarif_dict(report: CheckReport) -> dict[str, Any]:
             "properties": {"code": e.code},
         }
         for p, e in report.errors
+    ]
+    listed, counted = skip_summary(report.skipped)
+    notifications += [
+        {
+            "level": "note",
+            "message": {"text": f"skipped {display_path(item.path)}: {item.reason}"},
+            "locations": [{"physicalLocation": {"artifactLocation": artifact_location(item.path)}}],
+            "properties": {"code": "skipped", "kind": item.kind},
+        }
+        for item in listed
+    ]
+    notifications += [
+        {"level": "note", "message": {"text": text}, "properties": {"code": "skipped"}} for text in counted
     ]
     cwd_uri = Path(os.getcwd()).as_uri().rstrip("/") + "/"
     run: dict[str, Any] = {

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 #: format name -> "module:Class" (imported only when used).
 REPORTERS = {
     "text": "text:DiffTextReporter",
+    "concise": "concise:DiffConciseReporter",
     "json": "json:DiffJsonReporter",
     "markdown": "markdown:DiffMarkdownReporter",
     "github": "github:DiffGithubReporter",
@@ -21,13 +22,28 @@ REPORTERS = {
 class DiffReporter:
     name: str
 
+    def __init__(self, *, quiet: bool = False) -> None:
+        #: Human formats: only what changed, no header, identical layers or summary line.
+        self.quiet = quiet
+
     def write(self, report: DiffReport, stream: IO[str]) -> None:
         raise NotImplementedError
 
 
-def reporter(name: str) -> DiffReporter:
+def reporter(name: str, *, quiet: bool = False) -> DiffReporter:
     cls: type[DiffReporter] = load(REPORTERS, __name__, name)
-    return cls()
+    return cls(quiet=quiet)
+
+
+def summary_line(report: DiffReport) -> str:
+    counts = {s: 0 for s in ("identical", "equivalent", "changed", "added", "removed")}
+    for layer in report.layers:
+        counts[layer.status] += 1
+    return (
+        f"kernelsplit diff {report.verdict}: {counts['changed']} layer(s) changed, {counts['identical']} identical, "
+        f"{counts['equivalent']} equivalent, {counts['added']} added, {counts['removed']} removed; "
+        f"{len(report.breaking)} breaking change(s)"
+    )
 
 
 def fmt(value: float | None) -> str:

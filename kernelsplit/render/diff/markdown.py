@@ -44,7 +44,7 @@ def render(report: DiffReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-class DiffMarkdownReporter(DiffReporter):
+class DiffMarkdownReporter(DiffReporter):  # --quiet does not apply: the summary is the report
     name = "markdown"
 
     def write(self, report: DiffReport, stream: IO[str]) -> None:

@@ -1,13 +1,19 @@
-"""``diff --format text``: a rich table of what changed, for humans."""
+"""``diff --output-format text``: what changed, for people (colour only on a terminal).
+
+The two paths head the report (never wrapped); then one aligned row per change (layer, status,
+part[gate], relative change, max |Δ|, what changed), wrapping only the last column at spaces; then
+the breaking changes and the verdict.
+"""
 
 from __future__ import annotations
 
-from typing import IO
+from typing import IO, Any
 
 from ...analysis.diff import DiffReport, DiffVerdict
-from ..console import make_console
+from ..console import make_console, output_width
+from ..layout import file_text, paragraph, rows
 from ..paths import display_path
-from . import DiffReporter, describe_change, fmt
+from . import DiffReporter, describe_change, fmt, summary_line
 
 _STYLE = {
     "identical": "green",
@@ -16,6 +22,7 @@ _STYLE = {
     "added": "cyan",
     "removed": "bold red",
     "shape-changed": "bold red",
+    "config": "yellow",
 }
 
 
@@ -23,41 +30,57 @@ class DiffTextReporter(DiffReporter):
     name = "text"
 
     def write(self, report: DiffReport, stream: IO[str]) -> None:
-        from rich.markup import escape
-        from rich.table import Table
+        from rich.text import Text
 
         console = make_console(file=stream)
-        console.print(f"{escape(display_path(report.old.path))} -> {escape(display_path(report.new.path))}")
-        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-        for column in ("layer", "status", "part\\[gate]", "change", "rel. change", "max |Δ|"):
-            table.add_column(column)
+        width = output_width(stream)
+        lines: list[Any] = []
+        if not self.quiet:
+            lines.append(
+                file_text(display_path(report.old.path), style="bold")
+                + Text(" -> ")
+                + file_text(display_path(report.new.path), style="bold")
+            )
+        headers = ("layer", "status", "part[gate]", "rel. change", "max |Δ|")
+        table: list[list[Any]] = [[*(Text(h, style="bold") for h in headers), "change"]]
         for layer in report.layers:
-            style = _STYLE[layer.status]
+            name = file_text(layer.name)
             if layer.status != "changed":
-                table.add_row(escape(layer.name), f"[{style}]{layer.status}[/]", "", "", "", "")
-                for reason in layer.reasons:  # why an equivalent layer computes the same function
-                    table.add_row("", "", "", escape(reason), "", "")
+                if layer.status != "identical" or not self.quiet:
+                    table.append([name, Text(layer.status, style=_STYLE[layer.status]), "", "", "", ""])
+                    for reason in layer.reasons:  # why an equivalent layer computes the same function
+                        table.append(["", "", "", "", "", reason])
                 continue
             for reason in layer.reasons:
-                table.add_row(escape(layer.name), f"[{style}]not equivalent[/]", "", escape(reason), "", "")
+                table.append([name, Text("not equivalent", style=_STYLE["changed"]), "", "", "", reason])
             for key, a, b in layer.config_changes:
-                table.add_row(escape(layer.name), f"[{style}]config[/]", escape(key), escape(f"{a!r} -> {b!r}"), "", "")
+                table.append([name, Text("config", style=_STYLE["config"]), file_text(key), "", "", f"{a!r} -> {b!r}"])
             for t in layer.tensors:
                 if t.status == "identical":
                     continue
-                what = describe_change(t, "->")
-                table.add_row(
-                    escape(layer.name),
-                    f"[{_STYLE.get(t.status, style)}]{t.status}[/]",
-                    escape(t.block),
-                    escape(what),
-                    fmt(t.relative_change),
-                    fmt(t.max_abs_change),
+                table.append(
+                    [
+                        name,
+                        Text(t.status, style=_STYLE.get(t.status, "yellow")),
+                        file_text(t.block),
+                        Text(fmt(t.relative_change)),
+                        Text(fmt(t.max_abs_change)),
+                        describe_change(t, "->"),
+                    ]
                 )
-        console.print(table)
-        if report.verdict == DiffVerdict.IDENTICAL:
-            console.print("[green]identical[/]: every gate block has the same digest")
-        elif report.verdict == DiffVerdict.EQUIVALENT:
-            console.print("[green]equivalent[/]: stored differently, but every layer computes the same function")
+        if len(table) > 1:
+            lines += [line for row in rows(table, width) for line in row]
+        if report.verdict == DiffVerdict.IDENTICAL and not self.quiet:
+            lines.append(Text("identical", style="green") + Text(": every gate block has the same digest"))
+        elif report.verdict == DiffVerdict.EQUIVALENT and not self.quiet:
+            lines.append(
+                Text("equivalent", style="green")
+                + Text(": stored differently, but every layer computes the same function")
+            )
         for reason in report.breaking:
-            console.print(f"[bold red]breaking[/]: {escape(reason)}")
+            for i, line in enumerate(paragraph(reason, width, indent=10)):
+                lines.append(Text("breaking: ", style="bold red") + Text(line.plain[10:]) if i == 0 else line)
+        if not self.quiet:
+            lines.append(Text(summary_line(report)))
+        for line in lines:
+            console.print(line, soft_wrap=True)
