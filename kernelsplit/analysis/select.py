@@ -121,9 +121,12 @@ def closest_names(patterns: Sequence[str], layers: Sequence[RecurrentLayer], lim
     names = list(dict.fromkeys(layer.name for layer in layers))
     aliases = {k: layer.name for layer in layers for k in layer.keras_names}
     scored: list[str] = []
+    every = [*names, *aliases]
     for pattern in patterns:
-        for close in difflib.get_close_matches(pattern, [*names, *aliases], n=3, cutoff=0.6):
-            scored.append(aliases.get(close, close))
+        scored += [n for n in every if n.startswith(pattern)]
+        scored += [n for n in every if pattern in n]
+        scored += difflib.get_close_matches(pattern, every, n=3, cutoff=0.6)
+    scored = [aliases.get(n, n) for n in scored]
     ordered = list(dict.fromkeys([*scored, *names]))
     shown = ", ".join(ordered[:limit])
     return shown + (f", ... ({len(ordered)} in all)" if len(ordered) > limit else "")

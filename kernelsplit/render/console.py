@@ -12,6 +12,8 @@ as markup, so ``[bold]`` in a layer name is shown as typed.
 
 from __future__ import annotations
 
+import errno
+import functools
 import os
 import sys
 from typing import IO, Any
@@ -76,15 +78,26 @@ class StripTrailingBlanks:
         return getattr(self.stream, "encoding", None) or "utf-8"
 
 
-def make_console(file: IO[str] | None = None) -> Any:
-    """A rich console for ``file`` (default: stdout) following the rules above."""
+@functools.cache
+def _console_class() -> Any:
     from rich.console import Console
 
+    class KernelsplitConsole(Console):
+        def on_broken_pipe(self) -> None:
+            """Rich exits 1 on EPIPE; the command line decides (a closed stdout ends a run quietly)."""
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+    return KernelsplitConsole
+
+
+def make_console(file: IO[str] | None = None) -> Any:
+    """A rich console for ``file`` (default: stdout) following the rules above."""
+    Console = _console_class()
     stream = file or sys.stdout
     tty = is_terminal(stream)
     width = output_width(stream)
     return Console(
-        file=stream if tty else StripTrailingBlanks(stream),  # type: ignore[arg-type]
+        file=stream if tty else StripTrailingBlanks(stream),
         width=width if width is not None else NATURAL_WIDTH,
         no_color=bool(os.environ.get("NO_COLOR")) or None,
         highlight=False,

@@ -72,6 +72,31 @@ def rows(
     return out
 
 
+def wrap_text(text: Any, width: int | None, *, indent: int = 0) -> list[Any]:
+    """A styled rich Text broken at spaces into lines of ``width`` (a long token runs over), each
+    continuation indented by ``indent``; styles are kept."""
+    from rich.text import Text
+
+    plain = text.plain
+    if width is None or cell_width(plain) <= width:
+        return [text]
+    chunks = textwrap.wrap(
+        plain, width=width, subsequent_indent=" " * indent, break_long_words=False, break_on_hyphens=False
+    )
+    offsets = []
+    position = 0
+    for number, chunk in enumerate(chunks):
+        start = plain.index(chunk.lstrip(" ") if number else chunk, position)
+        if number:
+            offsets.append(start)
+        position = start + len(chunk.lstrip(" "))
+    lines = []
+    for number, piece in enumerate(text.divide(offsets)):
+        piece.rstrip()
+        lines.append(piece if number == 0 else Text(" " * indent) + piece)
+    return lines
+
+
 def paragraph(text: str, width: int | None, *, indent: int = 0, style: str = "") -> list[Any]:
     """``text`` wrapped at spaces to ``width`` with every line indented (None: one line)."""
     from rich.text import Text

@@ -91,3 +91,48 @@ def test_a_named_config_must_exist_and_hold_the_table(tmp_path: Path) -> None:
     (tmp_path / "mixed.toml").write_text('fail-on = "info"\n[tool.kernelsplit]\nfail-on = "error"\n')
     with pytest.raises(ConfigError, match="either top-level keys"):
         load_config(tmp_path / "mixed.toml")
+
+
+# --- the command line over the file ---------------------------------------------------------------
+
+
+def test_select_and_extend_select_parse_with_their_sources() -> None:
+    config = parse_config({"select": ["KS101", "abs-max"], "extend-select": ["ALL"], "ignore": ["KS109"]}, HERE)
+    assert config.select == {"KS101", "KS103"}
+    assert len(config.extend_select) == 11
+    assert config.enabled("KS109") == (False, "ignored (kernelsplit.toml)")
+    assert config.enabled("KS101") == (True, "extend-select (kernelsplit.toml)")
+    assert config.source("fail-on") == "default"
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("KS106.spectral-norm=150", ("threshold", "spectral-norm", 150.0)),
+        ("spectral-norm.spectral-norm = 150", ("threshold", "spectral-norm", 150.0)),
+        ("spectral-norm=1e3", ("threshold", "spectral-norm", 1000.0)),
+        ("KS106=150", ("threshold", "spectral-norm", 150.0)),
+        ("forget-bias=-5", ("threshold", "forget-bias", -5.0)),
+        ("ks105.severity=error", ("severity", "KS105", "error")),
+        ("untrained.severity=info", ("severity", "KS105", "info")),
+    ],
+)
+def test_parse_setting(text: str, parsed: tuple[str, str, object]) -> None:
+    from kernelsplit.check.config import parse_setting
+
+    assert parse_setting(text) == parsed
+
+
+def test_overrides_layer_over_the_file_and_record_where_from() -> None:
+    from kernelsplit.check.config import apply_overrides
+
+    base = parse_config({"select": ["KS101"], "extend-select": ["KS103"], "ignore": ["KS105", "KS109"]}, HERE)
+    out = apply_overrides(base, select=("KS105,KS106",), ignore=("KS106",), settings=("KS103=7",), fail_on="info")
+    assert out.select == {"KS105", "KS106"} and out.extend_select == frozenset()
+    assert out.ignore == {"KS106", "KS109"}  # KS105 selected on the command line beats the file's ignore
+    assert out.enabled("KS105") == (True, "selected (--select)")
+    assert out.enabled("KS106") == (False, "ignored (--ignore)")
+    assert out.enabled("KS103") == (False, "not selected (--select)")
+    assert (out.thresholds, out.source("thresholds.abs-max")) == ({"abs-max": 7.0}, "--set")
+    assert (out.fail_on, out.source("fail-on")) == ("info", "--fail-on")
+    assert base.select == {"KS101"} and base.thresholds == {}, "the file's config is left alone"

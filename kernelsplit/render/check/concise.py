@@ -27,7 +27,7 @@ def finding_lines(report: CheckReport) -> list[str]:
 def statistics_lines(report: CheckReport) -> list[str]:
     stats = report.statistics
     width = max((len(str(n)) for *_, n in stats), default=1)
-    return [f"{n:>{width}}  {code}  [{severity}]  {name}" for code, name, severity, n in stats]
+    return [f"{n:>{width}}  {code}  {'[' + severity + ']':<9}  {name}" for code, name, severity, n in stats]
 
 
 def summary_line(report: CheckReport) -> str:

@@ -13,7 +13,7 @@ from typing import IO, Any
 from ...check.engine import CheckReport, Verdict
 from ...discover import skip_summary
 from ..console import make_console, output_width
-from ..layout import file_text, paragraph, rows
+from ..layout import file_text, paragraph, rows, wrap_text
 from ..paths import display_path
 from . import CheckReporter
 
@@ -60,7 +60,7 @@ class CheckTextReporter(CheckReporter):
             lines += self._findings(report, width)
         if not self.quiet:
             lines += self._skipped_and_unreadable(report, width)
-            lines.append(verdict_line(report))
+            lines += wrap_text(verdict_line(report), width, indent=4)
         for line in lines:
             console.print(line, soft_wrap=True)
 

@@ -17,12 +17,13 @@ from ...errors import KernelsplitError
 from ...model import Artifact, Failure, GateTensor, RecurrentLayer
 from ..console import make_console, output_width
 from ..layout import cell_width, file_text
-from ..paths import display_path
 from . import InspectReporter
 
 _CELL_CLASS = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN", "conv_lstm": "ConvLSTM"}
 HEADERS = ("file", "layer", "class", "units", "gates", "params", "max |w|", "NaN/Inf")
 _RIGHT = {"units", "params", "max |w|", "NaN/Inf"}
+#: Under file headings and still too wide: these columns go first (the class implies the gates).
+_DROP_ORDER = ("gates", "params", "units")
 _GAP = 2
 
 
@@ -48,7 +49,7 @@ def summary_row(path: str, layer: RecurrentLayer, tensors: list[GateTensor]) -> 
     nan, inf = sum(s.nan for s in stats), sum(s.inf for s in stats)
     cls = f"{_CELL_CLASS[layer.cell]}*" if layer.inferred else layer.class_name
     return SummaryRow(
-        display_path(path),
+        path,
         layer.name,
         cls,
         str(layer.units),
@@ -67,13 +68,14 @@ class InspectSummaryReporter(InspectReporter):
     def __init__(self, file: IO[str] | None = None, *, wide: bool = False) -> None:
         super().__init__(file, wide=wide)
         self.rows: list[SummaryRow] = []
-        self.empty: list[str] = []
+        #: (path, why) of artifacts without a row.
+        self.empty: list[tuple[str, str]] = []
 
     def add(self, artifact: Artifact | Failure, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> None:
         if isinstance(artifact, Failure):
             return  # reported on stderr
         if not selected:
-            self.empty.append(display_path(artifact.path))
+            self.empty.append((artifact.path, "no recurrent layers" if not artifact.layers else "no layer selected"))
         self.rows += [summary_row(artifact.path, layer, tensors) for layer, tensors in selected]
 
     def finish(self, skipped: list[Skipped] | None = None, error: KernelsplitError | None = None) -> None:
@@ -84,8 +86,8 @@ class InspectSummaryReporter(InspectReporter):
         width = None if self.wide else output_width(stream)
         for line in render_rows(self.rows, width):
             console.print(line, soft_wrap=True)
-        for path in self.empty:
-            console.print(file_text(path) + Text(": no recurrent layer selected", style="dim"), soft_wrap=True)
+        for path, why in self.empty:
+            console.print(file_text(path) + Text(f": {why}", style="dim"), soft_wrap=True)
         listed, counted = skip_summary(list(skipped or []))
         for item in listed:
             console.print(
@@ -119,14 +121,27 @@ def render_rows(rows: list[SummaryRow], width: int | None) -> list[Any]:
             text = _line(row.cells, widths, HEADERS)
             lines.append(Text(text, style="red") if row.bad != "0" else file_text(text))
         return lines
-    headers = HEADERS[1:]
-    inner = [max(cell_width(c) for c in column) for column in zip(headers, *(r.cells[1:] for r in rows), strict=True)]
+    keep = list(range(1, len(HEADERS)))
+    hidden: list[str] = []
+
+    def inner_widths() -> list[int]:
+        return [max(cell_width(c) for c in [HEADERS[i], *(r.cells[i] for r in rows)]) for i in keep]
+
+    for column in _DROP_ORDER:  # still too wide under headings: drop columns, say which
+        if 2 + sum(inner_widths()) + _GAP * (len(keep) - 1) <= width:
+            break
+        keep.remove(HEADERS.index(column))
+        hidden.append(column)
+    headers = tuple(HEADERS[i] for i in keep)
+    inner = inner_widths()
     lines = [Text(_line(headers, inner, headers, indent=2), style="bold")]
     current = None
     for row in rows:
         if row.file != current:
             current = row.file
             lines.append(file_text(row.file, style="bold"))
-        text = _line(row.cells[1:], inner, headers, indent=2)
+        text = _line(tuple(row.cells[i] for i in keep), inner, headers, indent=2)
         lines.append(Text(text, style="red") if row.bad != "0" else file_text(text))
+    if hidden:
+        lines.append(Text(f"(hidden to fit {width} columns: {', '.join(hidden)}; --wide shows them)", style="dim"))
     return lines
