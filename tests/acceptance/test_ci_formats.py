@@ -358,3 +358,27 @@ def test_statistics_count_findings_per_rule(workdir: Path) -> None:
     ]
     status, _, err = run("check", "models", "--statistics", "--format", "sarif")
     assert status == 2 and "--statistics applies to the text, concise, markdown formats" in err
+
+
+# --- shell completion (click's) -------------------------------------------------------------------
+
+
+def _complete(words: str, shell: str = "bash") -> tuple[int, str]:
+    env = {"_KERNELSPLIT_COMPLETE": f"{shell}_complete", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split()))}
+    result = CliRunner().invoke(cli, [], prog_name="kernelsplit", env=env)
+    return result.exit_code, result.output
+
+
+def test_shell_completion_script_and_completions() -> None:
+    """The README's eval "$(_KERNELSPLIT_COMPLETE=bash_source kernelsplit)" line, and what it completes."""
+    for shell in ("bash", "zsh", "fish"):
+        result = CliRunner().invoke(cli, [], prog_name="kernelsplit", env={"_KERNELSPLIT_COMPLETE": f"{shell}_source"})
+        assert result.exit_code == 0 and "_KERNELSPLIT_COMPLETE" in result.output
+    assert _complete("kernelsplit ") == (
+        0,
+        "".join(f"plain,{c}\n" for c in ("inspect", "export", "check", "diff", "rule")),
+    )
+    status, out = _complete("kernelsplit check --output-format ")
+    assert status == 0 and out == "".join(f"plain,{name}\n" for name in render_check.REPORTERS)
+    status, out = _complete("kernelsplit inspect --format ")
+    assert out == "".join(f"plain,{name}\n" for name in render_inspect.REPORTERS)
