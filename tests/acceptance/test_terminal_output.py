@@ -154,8 +154,30 @@ def test_diff_concise_locates_each_change_in_the_new_file() -> None:
     assert f"{new}:extra: added" in lines
     assert lines[-1].startswith("kernelsplit diff breaking: 2 layer(s) changed")
     _, same, _ = run("diff", str(RULES / "healthy.h5"), str(RULES / "healthy.keras"), "--format", "concise")
-    assert same.splitlines() == ["kernelsplit diff identical: 0 layer(s) changed, 2 identical, 0 added, 0 removed; "
-                                 "0 breaking change(s)"]  # fmt: skip
+    assert same.splitlines() == [
+        "kernelsplit diff identical: 0 layer(s) changed, 2 identical, 0 equivalent, 0 added, 0 removed; "
+        "0 breaking change(s)"
+    ]
+
+
+def test_diff_human_formats_say_why_layers_are_equivalent_or_not() -> None:
+    legacy = FIXTURES / "legacy"
+    status, out, _ = run("diff", str(legacy / "cudnn.h5"), str(legacy / "cudnn_converted.h5"), "--format", "concise")
+    converted = display_path(str(legacy / "cudnn_converted.h5"))
+    assert status == 0
+    assert f"{converted}:cu_lstm: equivalent (input-side and recurrent-side biases add up to the same values" in out
+    assert out.splitlines()[-1].startswith("kernelsplit diff equivalent: 0 layer(s) changed, 0 identical, 4 equivalent")
+    status, text, _ = run("diff", str(legacy / "cudnn.h5"), str(legacy / "cudnn_converted.h5"), columns=80)
+    assert "    why: CuDNNLSTM and LSTM compute the same cell" in text.splitlines()
+    assert all(len(line) <= 80 for line in text.splitlines()[1:])
+    status, out, _ = run("diff", str(legacy / "k1_resaved.h5"), str(legacy / "k1_keras3.keras"), "--format", "concise")
+    lines = out.splitlines()
+    assert status == 1
+    assert any(
+        line.startswith(f"{display_path(str(legacy / 'k1_keras3.keras'))}:lstm_1: not equivalent: recurrent_activation")
+        and line.endswith("[breaking: computes another function]")
+        for line in lines
+    )
 
 
 # --- inspect summary ----------------------------------------------------------------------------

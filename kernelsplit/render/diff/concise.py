@@ -25,10 +25,16 @@ def change_lines(report: DiffReport) -> list[str]:
         if layer.status == "equivalent":
             lines.append(f"{where}: equivalent" + (f" ({'; '.join(layer.reasons)})" if layer.reasons else ""))
             continue
+        told = set()
+        for reason in layer.reasons:
+            facts = [fact for fact, _, _ in layer.maths_changes if reason.startswith(fact)]
+            told.update(facts)
+            lines.append(
+                f"{where}: not equivalent: {reason}" + (" [breaking: computes another function]" if facts else "")
+            )
         for fact, a, b in layer.maths_changes:
-            lines.append(f"{where}: maths {fact}: {a} -> {b} [breaking: computes another function]")
-        for reason in layer.reasons if layer.status == "changed" else ():
-            lines.append(f"{where}: not equivalent: {reason}")
+            if fact not in told:
+                lines.append(f"{where}: {fact} computes {a} -> {b} [breaking: computes another function]")
         for key, a, b in layer.config_changes:
             lines.append(f"{where}: config {key}: {a!r} -> {b!r}")
         for t in layer.tensors:

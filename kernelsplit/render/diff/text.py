@@ -41,12 +41,17 @@ class DiffTextReporter(DiffReporter):
                 + Text(" -> ")
                 + file_text(display_path(report.new.path), style="bold")
             )
-        table = self._table(report, numbers_apart=True)
+        table, notes = self._table(report, numbers_apart=True)
         lead = sum(max(cell_width(row[i]) for row in table) + 2 for i in range(len(table[0]) - 1))
         if width is not None and lead > width - MIN_MESSAGE:  # too narrow: the numbers join the message
-            table = self._table(report, numbers_apart=False)
+            table, notes = self._table(report, numbers_apart=False)
         if len(table) > 1:
-            lines += [line for row in rows(table, width) for line in row]
+            for row_lines, row_notes in zip(rows(table, width), notes, strict=True):
+                lines += row_lines
+                for label, style, reason in row_notes:  # why a layer is equivalent, or is not: under its row
+                    first, *rest = paragraph(f"{label}: {reason}", width, indent=4)
+                    lines.append(Text("    ") + Text(label, style=style) + Text(first.plain[4 + len(label) :]))
+                    lines += rest
         if report.verdict == DiffVerdict.IDENTICAL and not self.quiet:
             lines.append(Text("identical", style="green") + Text(": every gate block has the same digest"))
         elif report.verdict == DiffVerdict.EQUIVALENT and not self.quiet:
@@ -62,27 +67,35 @@ class DiffTextReporter(DiffReporter):
         for line in lines:
             console.print(line, soft_wrap=True)
 
-    def _table(self, report: DiffReport, *, numbers_apart: bool) -> list[list[Any]]:
-        """One row per change: layer, status, part[gate], (rel. change, max |Δ|,) what changed."""
+    def _table(
+        self, report: DiffReport, *, numbers_apart: bool
+    ) -> tuple[list[list[Any]], list[list[tuple[str, str, str]]]]:
+        """One row per change: layer, status, part[gate], (rel. change, max |Δ|,) what changed; and
+        per row the notes printed under it: (label, style, text)."""
         from rich.text import Text
 
         headers = ["layer", "status", "part[gate]"] + (["rel. change", "max |Δ|"] if numbers_apart else [])
         table: list[list[Any]] = [[*(Text(h, style="bold") for h in headers), "change"]]
+        notes: list[list[tuple[str, str, str]]] = [[]]
+        blank = ["", ""] if numbers_apart else []
+
+        def add(row: list[Any], reasons: list[tuple[str, str, str]] | None = None) -> None:
+            table.append(row)
+            notes.append(reasons or [])
+
         for layer in report.layers:
             name = file_text(layer.name)
-            blank = ["", ""] if numbers_apart else []
             if layer.status != "changed":
                 if layer.status != "identical" or not self.quiet:
-                    status = Text(layer.status, style=_STYLE[layer.status])
-                    table.append([name, status, "", *blank, ""])
-                    for reason in layer.reasons:  # why an equivalent layer computes the same function
-                        table.append(["", "", "", *blank, reason])
+                    why = [("why", "green", reason) for reason in layer.reasons]
+                    add([name, Text(layer.status, style=_STYLE[layer.status]), "", *blank, ""], why)
                 continue
-            for reason in layer.reasons:
-                table.append([name, Text("not equivalent", style=_STYLE["changed"]), "", *blank, reason])
+            if layer.reasons:
+                label = "not equivalent"
+                why = [(label, "yellow", reason) for reason in layer.reasons]
+                add([name, Text(label, style=_STYLE["changed"]), "", *blank, ""], why)
             for key, a, b in layer.config_changes:
-                config = Text("config", style=_STYLE["config"])
-                table.append([name, config, file_text(key), *(["", ""] if numbers_apart else []), f"{a!r} -> {b!r}"])
+                add([name, Text("config", style=_STYLE["config"]), file_text(key), *blank, f"{a!r} -> {b!r}"])
             for t in layer.tensors:
                 if t.status == "identical":
                     continue
@@ -92,5 +105,5 @@ class DiffTextReporter(DiffReporter):
                     row += [Text(fmt(t.relative_change)), Text(fmt(t.max_abs_change))]
                 elif t.relative_change is not None:
                     what += f" (rel. change {fmt(t.relative_change)}, max |Δ| {fmt(t.max_abs_change)})"
-                table.append([*row, what])
-        return table
+                add([*row, what])
+        return table, notes
