@@ -62,6 +62,12 @@ def test_inspect_and_export_say_the_same_thing(tmp_path: Path, filters: list[str
     assert len(set(lines)) == 1
 
 
+def test_explain_says_the_same_as_inspect() -> None:
+    status, _, err = run("explain", str(ZOO_K3), "--layer", "my_lstn")
+    assert status == 2 and err == run("inspect", str(ZOO_K3), "--layer", "my_lstn")[2]
+    assert run("explain", str(ZOO_TFK), "--layer", "inner_lstm")[0] == 0  # a Bidirectional's inner name
+
+
 def test_unknown_layer_lists_the_closest_names_first() -> None:
     _, _, err = run("inspect", str(ZOO_K3), "--layer", "gru_ra")
     names = err.split("layers: ", 1)[1].split(", ")

@@ -34,9 +34,8 @@ CuDNN and Keras 1 storage. What the file does not store is shown as unknown.""",
 @format_option(tuple(REPORTERS), "text")
 def command(paths: tuple[str, ...], layers: tuple[str, ...], output_format: str) -> ExitCode:
     from ...analysis.explain import explain_artifact
-    from ...analysis.select import Selection
+    from ...analysis.select import NothingMatchedError, Selection
     from ...api import try_open
-    from ...errors import UsageError
     from ...model import Failure
     from ...render.explain import reporter as make_reporter
 
@@ -45,7 +44,7 @@ def command(paths: tuple[str, ...], layers: tuple[str, ...], output_format: str)
     reporter = make_reporter(output_format)
     failed = False
     matched = 0
-    any_layers = False
+    unmatched: NothingMatchedError | None = None
     for path in expand_globs(paths):
         artifact = try_open(path)
         if isinstance(artifact, Failure):
@@ -55,9 +54,10 @@ def command(paths: tuple[str, ...], layers: tuple[str, ...], output_format: str)
             continue
         chosen = [layer for layer in artifact.layers if selection.layer_matches(layer)]
         matched += len(chosen)
-        any_layers = any_layers or bool(artifact.layers)
+        if selection.active and not chosen and artifact.layers and unmatched is None:
+            unmatched = NothingMatchedError(selection.explain_empty(artifact.layers), path=artifact.path)
         reporter.add(artifact, explain_artifact(artifact, chosen))
     reporter.finish()
-    if selection.active and matched == 0 and any_layers:
-        raise UsageError("no layer matches --layer " + " ".join(layers))
+    if matched == 0 and unmatched is not None:  # the same message as inspect and export
+        raise unmatched
     return ExitCode.ERROR if failed else ExitCode.OK
