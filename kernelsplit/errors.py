@@ -134,6 +134,15 @@ class OutputError(KernelsplitError):
     code = "unwritable"
 
 
+# ------------------------------------------------------------------------------- optional extras
+
+
+class MissingDependencyError(KernelsplitError):
+    """A feature needs an optional extra that is not installed (the message names the pip command)."""
+
+    code = "missing-dependency"
+
+
 # ----------------------------------------------------------------------------------------- bugs
 
 

@@ -30,6 +30,8 @@ COMMANDS = {
     "explain": "Show the equations Keras computes for each layer, every term bound to its place in the file.",
     "verify": "Check kernelsplit's split and forward pass against your own Keras (needs kernelsplit[keras]).",
     "rule": "Explain a check rule: what it finds, why, its threshold and how to change it.",
+    "plot": "Draw every gate block as a heatmap, and its values as a distribution (PNG/SVG).",
+    "report": "Write one self-contained HTML report: summary, maths, check findings and figures.",
 }
 
 

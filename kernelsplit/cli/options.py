@@ -156,3 +156,22 @@ class RegistryChoice(click.Choice):
     @choices.setter
     def choices(self, value: object) -> None:
         """click's __init__ assigns the (empty) placeholder; the registry is the truth."""
+
+
+def figure_options(func: F) -> F:
+    """What the distribution figures show (``plot`` and ``report``)."""
+    func = click.option(
+        "--spectra-max-units",
+        type=click.IntRange(min=1),
+        default=512,
+        show_default=True,
+        metavar="N",
+        help="Compute spectra only for u×u blocks with u ≤ N (an SVD costs u³; larger blocks say they were skipped).",
+    )(func)
+    func = click.option(
+        "--spectra",
+        is_flag=True,
+        help="Add a panel with the singular values of each square recurrent gate block U_g.",
+    )(func)
+    func = click.option("--log-count", is_flag=True, help="Histogram counts on a log scale.")(func)
+    return func

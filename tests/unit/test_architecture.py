@@ -56,3 +56,29 @@ def test_foundation_imports_no_room() -> None:
     rooms = set(ALLOWED) | {"cli", "api", "discover"}
     wrong = [f"{file}: imports {target}" for file, room, target in _imports() if room in FOUNDATION and target in rooms]
     assert not wrong, "\n".join(wrong)
+
+
+def _imported_modules(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+        return [node.module]
+    return []
+
+
+def test_matplotlib_only_in_render_plot_and_only_when_drawing() -> None:
+    """matplotlib is the optional ``plot`` extra and slow to import: only ``render/plot`` may use it,
+    inside functions (``TYPE_CHECKING`` imports aside), so ``inspect`` and friends never load it."""
+    plot_package = PACKAGE / "render" / "plot"
+    outside, at_module_level = [], []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            uses = any(name.split(".")[0] == "matplotlib" for name in _imported_modules(node))
+            if uses and plot_package not in path.parents:
+                outside.append(str(path.relative_to(REPO)))
+        for node in tree.body:  # module level; `if TYPE_CHECKING:` bodies are not executed
+            if any(name.split(".")[0] == "matplotlib" for name in _imported_modules(node)):
+                at_module_level.append(str(path.relative_to(REPO)))
+    assert not outside, outside
+    assert not at_module_level, at_module_level
