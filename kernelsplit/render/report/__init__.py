@@ -1,0 +1,186 @@
+"""``kernelsplit report``: one self-contained HTML file a CI job uploads as an artifact.
+
+Per artifact: the inspect summary (a gate table per layer with a sparkline histogram per block),
+the maths (``maths.py``, with the seam for ``explain``), the check findings and, per layer, the
+heatmap and distribution figures as inline PNG ``data:`` URIs. A table of contents links every
+artifact and layer. Nothing in the file is fetched: no scripts, no external CSS, no fonts, a
+Content-Security-Policy that forbids all of it (``html.py``).
+
+Models are read one at a time (like ``check`` and ``inspect``): each artifact's section is rendered
+as soon as it is read and only its HTML is kept. Design notes: docs/architecture.md, "Pictures".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..._version import __version__
+from ...analysis.select import Selection
+from ...check.config import Config
+from ...check.engine import check_artifact, discover, rule_settings
+from ...check.rules import Finding
+from ...errors import KernelsplitError, NotAModelError, UsageError
+from ...exitcodes import ExitCode
+from ...model import Artifact, Failure, GateTensor, RecurrentLayer
+from ..paths import display_path
+from . import sections
+from .html import esc, page
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What the figures show (the same meaning as ``plot``'s options)."""
+
+    figures: bool = True
+    log_count: bool = False
+    spectra: bool = False
+    spectra_max_units: int = 512
+
+
+@dataclass
+class _Entry:
+    """One artifact's table-of-contents entry."""
+
+    ident: str
+    title: str
+    summary: str
+    layers: list[tuple[str, str, str]] = field(default_factory=list)  # (ident, name, description)
+
+
+class HtmlReport:
+    """Collects rendered sections; ``html()`` assembles the page with its table of contents."""
+
+    def __init__(self, options: ReportOptions | None = None) -> None:
+        self.options = options or ReportOptions()
+        self.sections: list[str] = []
+        self.entries: list[_Entry] = []
+        self.errors: list[tuple[str, KernelsplitError]] = []
+        self.counts = {"error": 0, "warning": 0, "info": 0}
+        self.layers_shown = 0
+
+    def add(
+        self,
+        artifact: Artifact,
+        selected: Sequence[tuple[RecurrentLayer, Sequence[GateTensor]]],
+        findings: Sequence[Finding] = (),
+        failures: Sequence[KernelsplitError] = (),
+    ) -> None:
+        index = len(self.entries) + 1
+        ident = sections.anchor(index)
+        shown = display_path(artifact.path)
+        for finding in findings:
+            self.counts[finding.severity] = self.counts.get(finding.severity, 0) + 1
+        severities = ", ".join(f"{n} {s}" for s, n in _count(findings).items() if n) or "no findings"
+        entry = _Entry(ident, shown, f"{artifact.format}, {len(artifact.layers)} recurrent layer(s), {severities}")
+        layer_anchors: dict[str, str] = {}
+        body = []
+        for position, (layer, tensors) in enumerate(selected, start=1):
+            layer_ident = sections.anchor(index, position)
+            layer_anchors.setdefault(layer.name, layer_ident)
+            entry.layers.append((layer_ident, layer.name, sections.layer_title(layer)))
+            body.append(sections.layer_section(artifact, layer, tensors, findings, layer_ident, self.options))
+        self.layers_shown += len(selected)
+        head = [
+            f'<section class="artifact" id="{ident}">',
+            f"<h2>{esc(shown)}</h2>",
+            sections.artifact_summary(artifact, len(selected)),
+            "<h3>Check findings</h3>",
+            sections.findings_table(findings, layer_anchors, failures),
+        ]
+        if not artifact.layers:
+            head.append('<p class="meta">No recurrent layers in this artifact.</p>')
+        self.sections.append("\n".join([*head, *body, "</section>"]))
+        self.entries.append(entry)
+
+    def add_failure(self, path: str, error: KernelsplitError) -> None:
+        index = len(self.entries) + 1
+        ident = sections.anchor(index)
+        self.errors.append((path, error))
+        self.sections.append(sections.failure_section(path, error, ident))
+        self.entries.append(_Entry(ident, display_path(path), f"could not be read: {error.code}"))
+
+    def html(self) -> str:
+        readable = len(self.entries) - len(self.errors)
+        counts = self.counts
+        header = (
+            "<header><h1>kernelsplit report</h1>"
+            f'<p class="meta">kernelsplit {esc(__version__)} · {readable} artifact(s) read, '
+            f"{len(self.errors)} unreadable · {self.layers_shown} recurrent layer(s) shown · findings: "
+            f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info</p></header>"
+        )
+        return page("kernelsplit report", header, self._toc(), self.sections)
+
+    def _toc(self) -> str:
+        items = []
+        for entry in self.entries:
+            layers = "".join(
+                f'<li><a href="#{ident}">{esc(name)}</a> <span class="meta">{esc(description)}</span></li>'
+                for ident, name, description in entry.layers
+            )
+            nested = f"<ol>{layers}</ol>" if layers else ""
+            items.append(
+                f'<li><a href="#{entry.ident}">{esc(entry.title)}</a> '
+                f'<span class="meta">{esc(entry.summary)}</span>{nested}</li>'
+            )
+        return f'<nav class="toc"><h2>Contents</h2><ol>{"".join(items)}</ol></nav>'
+
+
+def _count(findings: Sequence[Finding]) -> dict[str, int]:
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for finding in findings:
+        counts[finding.severity] = counts.get(finding.severity, 0) + 1
+    return counts
+
+
+@dataclass
+class ReportRun:
+    report: HtmlReport
+    exit_code: ExitCode
+    #: (path, error) of every file that could not be read.
+    errors: list[tuple[str, KernelsplitError]]
+
+
+def build_report(
+    paths: Sequence[str],
+    config: Config,
+    selection: Selection | None = None,
+    options: ReportOptions | None = None,
+) -> ReportRun:
+    """Read every model under ``paths`` (files, folders, globs: as ``check`` finds them), run the
+    check rules on it and render its section. Exit code: 2 if a file could not be read, 3 if no
+    model was found, else 0 (the report is not a gate: ``check`` is)."""
+    from ...api import try_open
+
+    selection = selection or Selection()
+    report = HtmlReport(options)
+    candidates, missing = discover(list(paths))
+    errors: list[tuple[str, KernelsplitError]] = list(missing)
+    for path, error in missing:
+        report.add_failure(path, error)
+    settings = rule_settings(config)
+    matched = 0
+    any_layers = False
+    for candidate in candidates:
+        outcome = try_open(candidate.path)
+        if isinstance(outcome, Failure):
+            if not candidate.explicit and isinstance(outcome.error, NotAModelError):
+                continue
+            errors.append((candidate.path, outcome.error))
+            report.add_failure(candidate.path, outcome.error)
+            continue
+        selected = selection.apply(outcome)
+        matched += len(selected)
+        any_layers = any_layers or bool(outcome.layers)
+        findings, failures = check_artifact(outcome, config, settings)
+        errors += [(candidate.path, failure) for failure in failures]  # a rule that crashed: as check does
+        report.add(outcome, selected, findings, failures)
+    if selection.active and matched == 0 and any_layers:
+        raise UsageError("no layer, gate or part matches the filters")
+    if errors:
+        code = ExitCode.ERROR
+    elif not report.entries:
+        code = ExitCode.NO_INPUT
+    else:
+        code = ExitCode.OK
+    return ReportRun(report, code, errors)
