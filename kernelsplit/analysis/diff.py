@@ -73,6 +73,9 @@ class LayerDiff:
     reasons: list[str] = field(default_factory=list)
     #: Maths facts computed differently on the two sides: (fact, old, new); breaking.
     maths_changes: list[tuple[str, str, str]] = field(default_factory=list)
+    #: The layers compared (for pictures of the change: ``diff --plot``); None on the missing side.
+    old_layer: RecurrentLayer | None = field(default=None, repr=False, compare=False)
+    new_layer: RecurrentLayer | None = field(default=None, repr=False, compare=False)
 
     @property
     def max_relative_change(self) -> float | None:
@@ -232,6 +235,7 @@ def diff_layers(old: RecurrentLayer, new: RecurrentLayer) -> LayerDiff:
         status, reasons = ("equivalent" if found.same_function else "changed"), found.reasons
     result = LayerDiff(name, status, old.name, new.name, old.cell, new.cell, changes, tensors, reasons)
     result.maths_changes = found.maths_changes
+    result.old_layer, result.new_layer = old, new
     return result
 
 
@@ -265,6 +269,7 @@ def diff_artifacts(old: Artifact, new: Artifact, max_drift: float | None = None)
             old_name=layer.name,
             old_cell=layer.cell,
             tensors=[diff_tensor(t, None, t.part, t.gate) for t in layer.tensors],
+            old_layer=layer,
         )
         for layer in old_left
     ]
@@ -275,6 +280,7 @@ def diff_artifacts(old: Artifact, new: Artifact, max_drift: float | None = None)
             new_name=layer.name,
             new_cell=layer.cell,
             tensors=[diff_tensor(None, t, t.part, t.gate) for t in layer.tensors],
+            new_layer=layer,
         )
         for layer in new_left
     ]

@@ -35,6 +35,15 @@ changed, a layer disappeared or a drift exceeds --max-drift, 2 unreadable file /
 @report_file_option
 @quiet_option
 @exit_zero_option
+@click.option(
+    "--plot",
+    "plot_to",
+    type=click.Path(path_type=str),
+    default=None,
+    metavar="FILE.png|FILE.svg|DIR",
+    help="Also draw, per changed layer, each gate's change new − old as a heatmap: one image file "
+    "(one changed layer) or a folder (LAYER-diff.png each). Needs kernelsplit[plot].",
+)
 def command(
     old: str,
     new: str,
@@ -44,6 +53,7 @@ def command(
     output: str | None,
     quiet: bool,
     exit_zero: bool,
+    plot_to: str | None,
 ) -> ExitCode:
     from ...analysis.diff import diff_artifacts
     from ...api import try_open
@@ -52,6 +62,13 @@ def command(
     from ...render.diff import reporter
     from ..output import emit
 
+    target = None
+    if plot_to is not None:
+        from ...render.plot import require_matplotlib
+        from ...render.plot.output import resolve_target
+
+        require_matplotlib()
+        target = resolve_target(plot_to, plot_to, None)
     config = load_config(config_path)
     outcomes = [try_open(path) for path in (old, new)]
     artifacts = [a for a in outcomes if isinstance(a, Artifact)]
@@ -64,4 +81,8 @@ def command(
     report = diff_artifacts(artifacts[0], artifacts[1], max_drift=limit)
     report.exit_zero = exit_zero
     emit(reporter(output_format, quiet=quiet), report, output, markdown_summary=output_format == "markdown")
+    if target is not None:
+        from ...render.plot.diffplot import plot_diff
+
+        plot_diff(report, target)
     return ExitCode(report.exit_code)
