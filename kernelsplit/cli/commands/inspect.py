@@ -27,6 +27,11 @@ line per layer), json (schema kernelsplit.inspect/1).""",
 @selection_options
 @format_option(tuple(REPORTERS), "text")
 @click.option("--wide", is_flag=True, help="Show every column of the text formats, whatever the terminal's width.")
+@click.option(
+    "--histogram",
+    is_flag=True,
+    help="Add a unicode sparkline of each gate block's values (min to max) to the text table.",
+)
 @report_file_option
 def command(
     paths: tuple[str, ...],
@@ -35,18 +40,21 @@ def command(
     parts: tuple[str, ...],
     output_format: str,
     wide: bool,
+    histogram: bool,
     output: str | None,
 ) -> ExitCode:
     """Show every recurrent layer's gate matrices with shapes and statistics."""
     from ...analysis.select import NothingMatchedError, Selection
     from ...api import try_open
     from ...discover import Skipped, discover
-    from ...errors import KernelsplitError, NotAModelError, NotFoundError, OutputError
+    from ...errors import KernelsplitError, NotAModelError, NotFoundError, OutputError, UsageError
     from ...model import Failure
     from ...render.inspect import reporter as make_reporter
 
     selection = Selection(layers, gates, parts)
     selection.validate()
+    if histogram and output_format != "text":
+        raise UsageError(f"--histogram adds a column to the text table; it has no meaning for --format {output_format}")
     found = discover(paths)
     handle = None
     if output:
@@ -56,6 +64,11 @@ def command(
             raise OutputError(f"cannot write the report: {exc.strerror or exc}", path=output) from None
     try:
         reporter = make_reporter(output_format, handle, wide=wide)
+        if histogram:
+            from ...render.inspect.text import InspectTextReporter
+
+            assert isinstance(reporter, InspectTextReporter)
+            reporter.histogram = True
         failed = False
         matched = 0
         unmatched: tuple[str, str] | None = None

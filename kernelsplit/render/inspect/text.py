@@ -35,6 +35,10 @@ COLUMNS = (
     ("NaN", "right"),
     ("Inf", "right"),
 )
+#: The column ``inspect --histogram`` adds (never dropped to fit: the user asked for it).
+HISTOGRAM_COLUMN = ("histogram min…max", "left")
+#: Characters (bins) of that column's sparkline.
+HISTOGRAM_WIDTH = 12
 #: How a table narrows to fit, step by step: drop a column, or show gates by their letter only.
 COLUMN_STEPS = ("L2", "zeros", "gate names", "std", "mean", "dtype", "min/max", "shape", "slice")
 #: Rich's cell separator (" │ ") between columns.
@@ -59,13 +63,15 @@ def _stored_at(tensors: list[GateTensor]) -> list[str]:
     return [f"{part}: {', '.join(found)}" for part, found in paths.items()]
 
 
-def fit_columns(cells: list[list[str]], width: int | None) -> tuple[list[int], bool, list[str]]:
+def fit_columns(
+    cells: list[list[str]], width: int | None, columns: tuple[tuple[str, str], ...] = COLUMNS
+) -> tuple[list[int], bool, list[str]]:
     """(indexes of the columns kept, whether gates show their names, the steps taken) so that the
     table of ``cells`` (first row: headers) fits ``width`` (None: everything)."""
-    headers = [h for h, _ in COLUMNS]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
+    headers = [h for h, _ in columns]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     short_gate = max([len("gate"), *(len(row[1].split(" ")[0]) for row in cells[1:])])
-    kept = list(range(len(COLUMNS)))
+    kept = list(range(len(columns)))
     names = True
     taken: list[str] = []
 
@@ -100,6 +106,8 @@ class InspectTextReporter(InspectReporter):
         self.console = make_console(stream)
         self.width = None if wide else output_width(stream)
         self._last_note: list[str] = []
+        #: Add a sparkline histogram column (``inspect --histogram``).
+        self.histogram = False
 
     def _print(self, line: Any) -> None:
         self.console.print(line, soft_wrap=True)
@@ -138,12 +146,19 @@ class InspectTextReporter(InspectReporter):
         self._print(title)
         layout = CELL_LAYOUTS[layer.cell]
         rows = [_row(tensor, layout.gate_names[tensor.gate]) for tensor in tensors]
-        cells = [[h for h, _ in COLUMNS], *(row for row, _ in rows)]
-        kept, names, taken = fit_columns(cells, self.width)
+        columns = COLUMNS
+        if self.histogram:
+            from ..plot.data import sparkline
+
+            columns += (HISTOGRAM_COLUMN,)
+            for (row, _), tensor in zip(rows, tensors, strict=True):
+                row.append(sparkline(tensor.array, tensor.stats.min, tensor.stats.max, width=HISTOGRAM_WIDTH))
+        cells = [[h for h, _ in columns], *(row for row, _ in rows)]
+        kept, names, taken = fit_columns(cells, self.width, columns)
         table = Table(show_edge=False, pad_edge=False, header_style="bold")
         natural = _SEPARATOR * (len(kept) - 1)
         for index in kept:
-            header, justify = COLUMNS[index]
+            header, justify = columns[index]
             width = max(len(row[index]) if (index != 1 or names) else len(row[index].split(" ")[0]) for row in cells)
             natural += width
             table.add_column(header, justify=justify, no_wrap=True, min_width=width)  # type: ignore[arg-type]
