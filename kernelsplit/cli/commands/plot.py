@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ...exitcodes import ExitCode
+from ...render.plot.output import IMAGE_FORMATS
 from .. import COMMANDS
 from ..options import figure_options, selection_options
 
@@ -45,7 +46,7 @@ The files written are listed on stdout. Needs matplotlib: pip install 'kernelspl
 )
 @click.option(
     "--image-format",
-    type=click.Choice(("png", "svg")),
+    type=click.Choice(IMAGE_FORMATS),
     default=None,
     help="Image format of the files in a folder [default: png; a file name's suffix decides for a file].",
 )

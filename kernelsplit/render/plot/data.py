@@ -25,8 +25,11 @@ import numpy as np
 MAX_CELLS = 256
 #: Bins of the distribution figures.
 BINS = 60
-#: A block's largest |value| is circled when it is at least this many times its median drawn |value|.
+#: A block's largest |value| is circled when it is at least this many times the 99th percentile of
+#: its drawn |values| (a lone exploded weight; a trained block's heavy tail stays well below this).
 OUTLIER_RATIO = 5.0
+#: Pictures smaller than this on both sides show every cell plainly: nothing is circled.
+MARK_FROM_CELLS = 32
 #: At most this many NaN/Inf cells are circled per block.
 MAX_MARKS = 5
 #: Values per chunk when histogramming: bounds the temporary memory of a 1 GB block.
@@ -148,11 +151,8 @@ def grid(block: np.ndarray, max_cells: int = MAX_CELLS) -> Grid:
 
 
 def _marks(values: np.ndarray, fr: int, fc: int) -> tuple[tuple[float, float], ...]:
-    """Cells a reader could miss in a large picture: non-finite ones, and a lone extreme value.
-
-    Only for pictures of at least 8×8 cells (in smaller ones every cell is plainly visible).
-    """
-    if values.shape[0] * values.shape[1] < 64:
+    """Cells a reader could miss in a large picture: non-finite ones, and a lone extreme value."""
+    if max(values.shape) < MARK_FROM_CELLS:
         return ()
 
     def centre(i: int, j: int) -> tuple[float, float]:
@@ -162,7 +162,7 @@ def _marks(values: np.ndarray, fr: int, fc: int) -> tuple[tuple[float, float], .
     magnitude = np.where(np.isnan(values), -1.0, np.abs(values))
     top = float(magnitude.max())
     if top > 0.0:
-        typical = float(np.median(magnitude[magnitude >= 0.0]))
+        typical = float(np.percentile(magnitude[magnitude >= 0.0], 99))
         if top >= OUTLIER_RATIO * typical:
             i, j = np.unravel_index(int(np.argmax(magnitude)), magnitude.shape)
             found.append(centre(int(i), int(j)))

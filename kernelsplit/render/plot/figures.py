@@ -149,7 +149,7 @@ def _pool_note(grids: Sequence[Grid]) -> list[str]:
     if any(g.marks for g in grids):
         notes.append(
             f"Circles: NaN/Inf cells, and a block's largest |value| where it is ≥ {data.OUTLIER_RATIO:g}× the "
-            "block's median drawn |value| (easy to miss in a large picture)."
+            "99th percentile of the block's drawn |values| (one cell is easy to miss in a large picture)."
         )
     return notes
 

@@ -30,6 +30,8 @@ table { border-collapse: collapse; margin: 0.3rem 0 0.8rem; font-size: 0.85rem; 
 th, td { border: 1px solid #d5d5de; padding: 0.2rem 0.5rem; text-align: left; vertical-align: top; }
 th { background: #f0f0f5; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.gates td { white-space: nowrap; }
+.scroll { overflow-x: auto; }
 td.spark { font-family: "DejaVu Sans Mono", monospace; white-space: pre; letter-spacing: -0.05em; }
 tr.bad td { background: #fde8e8; }
 .meta { color: #555; }
@@ -61,9 +63,10 @@ def table(
     """A table; ``rows`` hold HTML (already escaped) cells. ``column_classes`` gives columns a CSS
     class (``num``: right-aligned numbers); rows whose index is in ``highlight`` are tinted."""
     classes = {index: f' class="{name}"' for index, name in (column_classes or {}).items()}
-    out = [f'<table class="{css_class}"><thead><tr>']
-    out += [f"<th>{esc(h)}</th>" for h in headers]
-    out.append("</tr></thead><tbody>")
+    out = [f'<table class="{css_class}">']
+    if any(headers):
+        out += ["<thead><tr>", *(f"<th>{esc(h)}</th>" for h in headers), "</tr></thead>"]
+    out.append("<tbody>")
     for index, row in enumerate(rows):
         out.append('<tr class="bad">' if index in highlight else "<tr>")
         out += [f"<td{classes.get(i, '')}>{cell}</td>" for i, cell in enumerate(row)]

@@ -133,7 +133,7 @@ def gates_table(layer: RecurrentLayer, tensors: Sequence[GateTensor]) -> str:
             ]
         )
     classes = {index: "num" for index in range(5, 14)} | {14: "spark"}
-    return table(headers, rows, "gates", column_classes=classes, highlight=bad)
+    return '<div class="scroll">' + table(headers, rows, "gates", column_classes=classes, highlight=bad) + "</div>"
 
 
 def figure_html(png: bytes, size: tuple[int, int], alt: str, caption: str) -> str:
