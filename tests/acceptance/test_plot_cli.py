@@ -120,6 +120,13 @@ def test_diff_plot_writes_one_figure_per_changed_layer(tmp_path: Path) -> None:
 
 
 @needs_matplotlib
+def test_diff_plot_to_one_file_refuses_two_changed_layers_before_any_output(tmp_path: Path) -> None:
+    status, out, err = run("diff", str(RULES / "healthy.keras"), str(RULES / "finetuned.keras"), "--plot", "d.png")
+    assert status == 2 and "makes 2 figures" in err
+    assert out == "" and not (tmp_path / "d.png").exists()
+
+
+@needs_matplotlib
 def test_diff_plot_of_identical_artifacts_draws_nothing(tmp_path: Path) -> None:
     status, _, err = run("diff", str(RULES / "healthy.h5"), str(RULES / "healthy.keras"), "--plot", "d.png")
     assert status == 0 and "nothing to plot" in err
@@ -152,6 +159,17 @@ def test_report_to_stdout_and_with_unreadable_and_missing_files(tmp_path: Path) 
     assert out.startswith("<!DOCTYPE html>")
     assert "could not be read" in out and "missing.h5" in out and "bad.keras" in out
     assert err.count("kernelsplit: error:") == 2
+
+
+@needs_matplotlib
+def test_report_checks_the_layers_it_shows(tmp_path: Path) -> None:
+    """nan.keras has its NaN in enc: a report of dec alone has no finding, one of enc has KS101."""
+    for layer, expected in (("dec", False), ("enc", True)):
+        status, _, err = run("report", str(RULES / "nan.keras"), "--layer", layer, "-o", f"{layer}.html")
+        assert status == 0, err
+        html = (tmp_path / f"{layer}.html").read_text(encoding="utf-8")
+        assert ("KS101" in html) is expected
+        assert html.count('<table class="gates">') == 1
 
 
 @needs_matplotlib

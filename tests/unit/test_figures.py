@@ -224,3 +224,15 @@ def test_rendering_is_deterministic() -> None:
     png = figures.heatmap_figure(found, found.tensors)
     assert figures.render(png) == figures.render(png)
     assert figures.pixel_size(png) == tuple(round(v * figures.DPI) for v in png.get_size_inches())
+
+
+def test_diff_figure_across_cell_kinds_keeps_every_block() -> None:
+    rng = np.random.default_rng(4)
+    old = built("enc", "LSTM", *(rng.normal(size=s).astype(np.float32) for s in ((2, 12), (3, 12), (12,))))
+    new = built("enc", "GRU", *(rng.normal(size=s).astype(np.float32) for s in ((2, 9), (3, 9), (9,))))
+    report = diff_artifacts(artifact("old.keras", old), artifact("new.keras", new))
+    (change,) = report.layers
+    panels = axes_by_label(figures.diff_figure(change, old, new))
+    assert {label.split(":")[1] for label in panels if not label.startswith("colorbar")} == set("zrhifco")
+    assert "block removed" in " ".join(t.get_text() for t in panels["kernel:f"].texts)
+    assert "block added" in " ".join(t.get_text() for t in panels["kernel:z"].texts)

@@ -80,9 +80,14 @@ def command(
     limit = max_drift if max_drift is not None else config.max_drift
     report = diff_artifacts(artifacts[0], artifacts[1], max_drift=limit)
     report.exit_zero = exit_zero
-    emit(reporter(output_format, quiet=quiet), report, output, markdown_summary=output_format == "markdown")
+    changed = None
     if target is not None:
+        from ...render.plot.diffplot import changed_layers
+
+        changed = changed_layers(report, target)  # a usage error here comes before any output
+    emit(reporter(output_format, quiet=quiet), report, output, markdown_summary=output_format == "markdown")
+    if target is not None and changed is not None:
         from ...render.plot.diffplot import plot_diff
 
-        plot_diff(report, target)
+        plot_diff(report, changed, target)
     return ExitCode(report.exit_code)

@@ -255,6 +255,8 @@ def _matrix_figure(
     from matplotlib.colors import Normalize
 
     gates = [g for g in layer.gates if any(key[1] == g for key in cells)]
+    # A diff across cell kinds also has the old layer's gates: keep them, after the new ones.
+    gates += [g for g in dict.fromkeys(key[1] for key in cells) if g not in gates]
     parts = [p for p in PARTS if any(key[0] == p for key in cells)]
     grids = [cell for cell in cells.values() if isinstance(cell, Grid)]
     fixed = _LEFT + (len(gates) - 1) * _GAP + _BAR_GAP + _BAR + _RIGHT

@@ -12,6 +12,7 @@ as soon as it is read and only its HTML is kept. Design notes: docs/architecture
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -172,7 +173,11 @@ def build_report(
         selected = selection.apply(outcome)
         matched += len(selected)
         any_layers = any_layers or bool(outcome.layers)
-        findings, failures = check_artifact(outcome, config, settings)
+        # The rules see the whole of every layer shown (and the artifact's own facts), not the layers
+        # the filters left out: a report of one layer of a big model costs one layer.
+        shown = [layer for layer, _ in selected]
+        checked = outcome if len(shown) == len(outcome.layers) else dataclasses.replace(outcome, layers=shown)
+        findings, failures = check_artifact(checked, config, settings)
         errors += [(candidate.path, failure) for failure in failures]  # a rule that crashed: as check does
         report.add(outcome, selected, findings, failures)
     if selection.active and matched == 0 and any_layers:
