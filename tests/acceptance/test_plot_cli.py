@@ -143,6 +143,10 @@ def test_report_holds_summary_maths_findings_and_figures(tmp_path: Path) -> None
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert html.count('<table class="gates">') == 6  # 2 + 4 layers
     assert html.count('<table class="maths">') == 6
+    assert html.count('<pre class="explain">') == 6  # explain's equations, bound to the file
+    assert "h_t = " in html and "c_t = " in html and "U_f" in html
+    explained = html.split('<pre class="explain">')[1].split("</pre>")[0]
+    assert explained.count("\n") > 5 and "\\x0a" not in explained  # one equation a line
     assert html.count('src="data:image/png;base64,') == 12
     assert "KS101" in html  # the NaN finding
     assert 'href="#a1-l1"' in html and 'id="a1-l1"' in html and 'href="#a2-l4"' in html

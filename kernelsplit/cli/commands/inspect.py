@@ -54,7 +54,9 @@ def command(
     selection = Selection(layers, gates, parts)
     selection.validate()
     if histogram and output_format != "text":
-        raise UsageError(f"--histogram adds a column to the text table; it has no meaning for --format {output_format}")
+        raise UsageError(
+            f"--histogram adds a column to the text table; it has no meaning for --output-format {output_format}"
+        )
     found = discover(paths)
     handle = None
     if output:

@@ -146,7 +146,7 @@ class InspectTextReporter(InspectReporter):
         self._print(title)
         layout = CELL_LAYOUTS[layer.cell]
         rows = [_row(tensor, layout.gate_names[tensor.gate]) for tensor in tensors]
-        columns = COLUMNS
+        columns: tuple[tuple[str, str], ...] = COLUMNS
         if self.histogram:
             from ..plot.data import sparkline
 

@@ -17,11 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..._version import __version__
-from ...analysis.select import Selection
+from ...analysis.select import NothingMatchedError, Selection
 from ...check.config import Config
-from ...check.engine import check_artifact, discover, rule_settings
+from ...check.engine import check_artifact, rule_settings
 from ...check.rules import Finding
-from ...errors import KernelsplitError, NotAModelError, UsageError
+from ...discover import Skipped, discover, skip_summary
+from ...errors import KernelsplitError, NotAModelError
 from ...exitcodes import ExitCode
 from ...model import Artifact, Failure, GateTensor, RecurrentLayer
 from ..paths import display_path
@@ -59,6 +60,8 @@ class HtmlReport:
         self.errors: list[tuple[str, KernelsplitError]] = []
         self.counts = {"error": 0, "warning": 0, "info": 0}
         self.layers_shown = 0
+        #: The "Skipped" section, when the walk skipped anything.
+        self.trailer = ""
 
     def add(
         self,
@@ -101,6 +104,15 @@ class HtmlReport:
         self.sections.append(sections.failure_section(path, error, ident))
         self.entries.append(_Entry(ident, display_path(path), f"could not be read: {error.code}"))
 
+    def add_skipped(self, skipped: Sequence[Skipped]) -> None:
+        """What the walk did not read, listed at the end (nothing is passed over silently)."""
+        listed, counted = skip_summary(list(skipped))
+        if not listed and not counted:
+            return
+        items = [f"<li>{esc(display_path(item.path))}: {esc(item.reason)}</li>" for item in listed]
+        items += [f"<li>{esc(line)}</li>" for line in counted]
+        self.trailer = f'<section id="skipped"><h2>Skipped</h2><ul>{"".join(items)}</ul></section>'
+
     def html(self) -> str:
         readable = len(self.entries) - len(self.errors)
         counts = self.counts
@@ -110,7 +122,7 @@ class HtmlReport:
             f"{len(self.errors)} unreadable · {self.layers_shown} recurrent layer(s) shown · findings: "
             f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info</p></header>"
         )
-        return page("kernelsplit report", header, self._toc(), self.sections)
+        return page("kernelsplit report", header, self._toc(), [*self.sections, self.trailer])
 
     def _toc(self) -> str:
         items = []
@@ -124,7 +136,8 @@ class HtmlReport:
                 f'<li><a href="#{entry.ident}">{esc(entry.title)}</a> '
                 f'<span class="meta">{esc(entry.summary)}</span>{nested}</li>'
             )
-        return f'<nav class="toc"><h2>Contents</h2><ol>{"".join(items)}</ol></nav>'
+        skipped = '<p><a href="#skipped">Skipped files</a></p>' if self.trailer else ""
+        return f'<nav class="toc"><h2>Contents</h2><ol>{"".join(items)}</ol>{skipped}</nav>'
 
 
 def _count(findings: Sequence[Finding]) -> dict[str, int]:
@@ -148,31 +161,35 @@ def build_report(
     selection: Selection | None = None,
     options: ReportOptions | None = None,
 ) -> ReportRun:
-    """Read every model under ``paths`` (files, folders, globs: as ``check`` finds them), run the
-    check rules on it and render its section. Exit code: 2 if a file could not be read, 3 if no
-    model was found, else 0 (the report is not a gate: ``check`` is)."""
+    """Read every model ``paths`` name (files, folders, globs: the walk ``inspect`` and ``check``
+    share), run the check rules on it and render its section. Exit code: 2 if a file could not be
+    read, 3 if no model was found, else 0 (the report is not a gate: ``check`` is)."""
     from ...api import try_open
 
     selection = selection or Selection()
     report = HtmlReport(options)
-    candidates, missing = discover(list(paths))
-    errors: list[tuple[str, KernelsplitError]] = list(missing)
-    for path, error in missing:
-        report.add_failure(path, error)
+    found = discover(list(paths))
+    skipped = list(found.skipped)
+    errors: list[tuple[str, KernelsplitError]] = []
     settings = rule_settings(config)
     matched = 0
-    any_layers = False
-    for candidate in candidates:
+    unmatched: NothingMatchedError | None = None
+    for candidate in found.candidates:
+        if candidate.nothing:
+            skipped.append(Skipped(candidate.path, candidate.nothing, "nothing"))  # no input, as for check
+            continue
         outcome = try_open(candidate.path)
         if isinstance(outcome, Failure):
             if not candidate.explicit and isinstance(outcome.error, NotAModelError):
+                skipped.append(Skipped(candidate.path, outcome.error.message, "not-a-model"))
                 continue
             errors.append((candidate.path, outcome.error))
             report.add_failure(candidate.path, outcome.error)
             continue
         selected = selection.apply(outcome)
         matched += len(selected)
-        any_layers = any_layers or bool(outcome.layers)
+        if selection.active and not selected and outcome.layers and unmatched is None:
+            unmatched = NothingMatchedError(selection.explain_empty(outcome.layers), path=outcome.path)
         # The rules see the whole of every layer shown (and the artifact's own facts), not the layers
         # the filters left out: a report of one layer of a big model costs one layer.
         shown = [layer for layer, _ in selected]
@@ -180,8 +197,9 @@ def build_report(
         findings, failures = check_artifact(checked, config, settings)
         errors += [(candidate.path, failure) for failure in failures]  # a rule that crashed: as check does
         report.add(outcome, selected, findings, failures)
-    if selection.active and matched == 0 and any_layers:
-        raise UsageError("no layer, gate or part matches the filters")
+    if unmatched is not None and matched == 0:
+        raise unmatched
+    report.add_skipped(skipped)
     if errors:
         code = ExitCode.ERROR
     elif not report.entries:

@@ -25,7 +25,7 @@ h2 { font-size: 1.3rem; border-bottom: 2px solid #ccd; padding-bottom: 0.2rem; m
 h3 { font-size: 1.1rem; margin-top: 2rem; }
 h4 { font-size: 0.95rem; margin: 1.2rem 0 0.4rem; color: #333; }
 code, .mono, pre { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
-pre { background: #f6f6f9; padding: 0.6rem; overflow-x: auto; white-space: pre-wrap; }
+pre { background: #f6f6f9; padding: 0.6rem; overflow-x: auto; white-space: pre; font-size: 0.85rem; }
 table { border-collapse: collapse; margin: 0.3rem 0 0.8rem; font-size: 0.85rem; }
 th, td { border: 1px solid #d5d5de; padding: 0.2rem 0.5rem; text-align: left; vertical-align: top; }
 th { background: #f0f0f5; }
@@ -41,6 +41,7 @@ tr.bad td { background: #fde8e8; }
 .sev-info { color: #245; }
 nav.toc { background: #f7f7fb; border: 1px solid #dde; padding: 0.5rem 1rem; margin: 1rem 0; }
 nav.toc ol { margin: 0.2rem 0; padding-left: 1.4rem; }
+nav.toc h2 { margin-top: 0.3rem; }
 figure { margin: 0.5rem 0 1rem; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 0.8rem; }
@@ -49,8 +50,13 @@ a { color: #1a4fa0; }
 
 
 def esc(text: object, limit: int = 4000) -> str:
-    """Text for HTML element content or a quoted attribute value."""
+    """Text for HTML element content or a quoted attribute value (one line: a newline is escaped)."""
     return html.escape(printable(text, limit), quote=True)
+
+
+def esc_lines(text: str, limit: int = 400) -> str:
+    """Multi-line text for a ``<pre>``: each line escaped as :func:`esc` does, the newlines kept."""
+    return "\n".join(esc(line, limit) for line in text.split("\n"))
 
 
 def table(

@@ -1,17 +1,17 @@
-"""The report's "Maths" section of a layer: what the cell computes, from the model's ``CellMaths``.
+"""The report's "Maths" section of a layer: what the cell computes.
 
-Two parts: the explanation text of ``kernelsplit explain`` for the layer (:func:`explain_text`, the
-seam where that command's output is embedded, preformatted and escaped), and always the table of
-facts the model carries: each setting, its value, the formula that value means for the Keras that
-wrote the file, and where the fact came from (config, class, stored tensors, generation default,
-assumed).
+Two parts: the text of ``kernelsplit explain`` for the layer (:func:`explain_text`: the equations
+with every term bound to its stored tensor, preformatted and escaped), and always the table of facts
+the model carries in ``CellMaths``: each setting, its value, the formula that value means for the
+Keras that wrote the file, and where the fact came from (config, class, stored tensors, generation
+default, assumed).
 """
 
 from __future__ import annotations
 
 from ...maths import resolve
 from ...model import Artifact, RecurrentLayer
-from .html import esc, table
+from .html import esc, esc_lines, table
 
 #: Facts that do not apply to a cell kind when unknown (shown when a file does state them).
 _NOT_IN = {
@@ -23,13 +23,24 @@ _NOT_IN = {
 
 
 def explain_text(artifact: Artifact, layer: RecurrentLayer) -> str | None:
-    """The ``kernelsplit explain`` text (markdown or plain) of ``layer``, or None where there is none.
+    """``kernelsplit explain``'s text for ``layer`` (its equations, every term bound to the file,
+    activations and facts), or None where explain has nothing to say.
 
-    This is the one place the report asks for it: return that command's rendering of the layer
-    here and the report shows it above the facts table, escaped and preformatted. Until explain
-    provides it, the facts table below is the whole section.
+    The one place the report asks for it: the report shows it escaped and preformatted, above the
+    facts table. The text format is used (aligned for monospace); the artifact's header line is
+    left out, the report's section already names the file.
     """
-    return None
+    from ...errors import KernelsplitError
+    from ..explain import render
+
+    try:
+        text = render(artifact, "text", [layer])
+    except KernelsplitError:
+        return None
+    lines = text.splitlines()
+    if lines and lines[0].startswith(artifact.path):
+        lines = lines[1:]
+    return "\n".join(lines).strip("\n") or None
 
 
 def maths_section(artifact: Artifact, layer: RecurrentLayer) -> str:
@@ -37,7 +48,7 @@ def maths_section(artifact: Artifact, layer: RecurrentLayer) -> str:
     out = []
     explained = explain_text(artifact, layer)
     if explained:
-        out.append(f'<pre class="explain">{esc(explained, limit=200_000)}</pre>')
+        out.append(f'<pre class="explain">{esc_lines(explained)}</pre>')
     written = maths.writer.describe() if maths.writer else "unknown"
     out.append(f'<p class="meta">Activation names resolved for the Keras that wrote the file: {esc(written)}.</p>')
     rows = []
