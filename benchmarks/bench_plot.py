@@ -140,8 +140,8 @@ def main() -> None:
         out = Path(scratch)
         python = sys.executable
         contenders = {
-            "plot": [python, "-m", "kernelsplit", "plot", str(big), "-o", str(out / "plots")],
             "bare": [python, "-c", BARE, str(big), str(out / "bare")],
+            "plot": [python, "-m", "kernelsplit", "plot", str(big), "-o", str(out / "plots")],
             "report": [python, "-m", "kernelsplit", "report", str(big), "-o", str(out / "report.html")],
             "check": [python, "-m", "kernelsplit", "check", "--format", "json", str(big)],
             "inspect": [python, "-m", "kernelsplit", "inspect", "--format", "json", str(big)],
