@@ -17,10 +17,11 @@ DEFAULT_OUTPUT = "kernelsplit-report.html"
     + f"""
 
 PATHS are model files, folders and globs, found as check finds them. Per artifact: the inspect
-summary with a sparkline histogram per gate block, the maths of each layer, the check findings
-(configured as for check: [tool.kernelsplit] or --config), and per layer the heatmap and
-distribution figures. One HTML file with everything inlined: no network, no scripts, opens from
-disk in any browser. Written to -o FILE [default: {DEFAULT_OUTPUT}; - for stdout].
+summary with a sparkline histogram per gate block, the maths of each layer (explain's equations
+and the facts), the check findings (configured as for check: [tool.kernelsplit] or --config; with
+--layer, for the layers shown), and per layer the heatmap and distribution figures. One HTML
+file with everything inlined: no network, no scripts, opens from disk in any browser. Written to
+-o FILE [default: {DEFAULT_OUTPUT}; - for stdout].
 
 Exit codes: 0 written, 2 a file could not be read (the report is still written and says so) /
 usage / config error, 3 no model file found. Findings do not fail the run: check is the gate.
