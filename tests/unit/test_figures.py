@@ -137,6 +137,17 @@ def test_distribution_overlays_every_gate_per_part(kind: str) -> None:
             assert np.allclose(line.get_ydata(), np.linalg.svd(block, compute_uv=False))
 
 
+def test_log_count_tick_labels_are_typeset_and_file_text_is_not() -> None:
+    """Only text from files is kept out of mathtext: the log axis's 10^k labels must still render."""
+    _, found = fixture_layer("lstm")
+    figure = figures.distribution_figure(found, found.tensors, log_count=True)
+    figures.render(figure)  # tick labels exist once drawn
+    labels = axes_by_label(figure)["distribution:kernel"].get_yticklabels()
+    math = [label for label in labels if "$" in label.get_text()]
+    assert math and all(label.get_parse_math() for label in math)
+    assert figure.texts[0].get_parse_math() is False  # the header: layer name and path
+
+
 def test_distribution_without_log_count_or_spectra() -> None:
     _, found = fixture_layer("lstm")
     panels = axes_by_label(figures.distribution_figure(found, found.tensors))

@@ -44,7 +44,6 @@ NONFINITE_COLOUR = "black"
 _GATE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
 #: rc settings applied around every figure (``Any``: matplotlib types the keys as a Literal union).
 _STYLE: Any = {
-    "text.parse_math": False,  # file-controlled text ($...$ in a layer name) is never mathtext
     "font.size": 8,
     "axes.titlesize": 8,
     "axes.labelsize": 8,
@@ -439,7 +438,15 @@ def _histogram_axes(
     ax.set_xlabel("value")
     ax.set_ylabel("count (log scale)" if log_count else "count")
     if skipped:
-        ax.text(0.02, 0.97, "not drawn: " + ", ".join(skipped), transform=ax.transAxes, va="top", fontsize=7)
+        ax.text(
+            0.02,
+            0.97,
+            "not drawn: " + ", ".join(skipped),
+            transform=ax.transAxes,
+            va="top",
+            fontsize=7,
+            parse_math=False,
+        )
 
 
 def _gate_colour(layer: RecurrentLayer, gate: str) -> str:
@@ -470,7 +477,7 @@ def _spectra_axes(ax: Axes, layer: RecurrentLayer, recurrent: Sequence[GateTenso
     ax.set_title("singular values of U_g", loc="left")
     ax.set_xlabel("index")
     ax.set_ylabel("σ")
-    ax.text(0.98, 0.97, "\n".join(lines), transform=ax.transAxes, ha="right", va="top", fontsize=7)
+    ax.text(0.98, 0.97, "\n".join(lines), transform=ax.transAxes, ha="right", va="top", fontsize=7, parse_math=False)
 
 
 def diff_figure(
