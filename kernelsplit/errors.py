@@ -79,6 +79,35 @@ class UnsafeFileError(KernelsplitError):
     code = "unsafe"
 
 
+class AmbiguousFileError(KernelsplitError):
+    """The file says one thing twice (duplicate JSON keys, zip members, layer names): two readers
+    could see two different models, so none is reported."""
+
+    code = "ambiguous"
+
+
+# ------------------------------------------------------------- limits of one file's read (docs/architecture.md)
+
+
+class TooLargeError(KernelsplitError):
+    """Reading the file would pass a bound: the worker's memory limit (``--max-memory``), or a count
+    or size the file declares beyond what kernelsplit reads (layers, names, parameters, members)."""
+
+    code = "too-large"
+
+
+class ReadTimeoutError(KernelsplitError):
+    """Reading the file took longer than the per-file time limit (``--timeout``); the worker was stopped."""
+
+    code = "timeout"
+
+
+class CrashedError(KernelsplitError):
+    """The worker process reading the file died (a native crash in libhdf5 or numpy on its bytes)."""
+
+    code = "crashed"
+
+
 # ------------------------------------------------------------------------- usage and configuration
 
 

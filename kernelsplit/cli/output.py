@@ -11,12 +11,14 @@ from typing import Any
 import click
 
 from ..errors import KernelsplitError, OutputError
+from ..render.safe import terminal_text
 
 
 def error_line(error: KernelsplitError) -> str:
-    """``kernelsplit: error: PATH: reason``: the only place that format is built."""
+    """``kernelsplit: error: PATH: reason``: the only place that format is built. Paths and reasons
+    carry text from files, so they are escaped (render/safe.py): always one line, no control codes."""
     where = f"{error.path}: " if error.path else ""
-    return f"kernelsplit: error: {where}{error.message}"
+    return terminal_text(f"kernelsplit: error: {where}{error.message}")
 
 
 def report_error(error: KernelsplitError) -> None:
@@ -24,7 +26,12 @@ def report_error(error: KernelsplitError) -> None:
 
 
 def report_warning(path: str, message: str) -> None:
-    click.echo(f"kernelsplit: warning: {path}: {message}", err=True)
+    click.echo(terminal_text(f"kernelsplit: warning: {path}: {message}"), err=True)
+
+
+def report_line(text: str, err: bool = False) -> None:
+    """A line of human output that carries file text (paths, names), escaped like errors."""
+    click.echo(terminal_text(text), err=err)
 
 
 def emit(reporter: Any, report: Any, output: str | None, markdown_summary: bool = False) -> None:

@@ -7,7 +7,9 @@
 * Off a terminal, trailing blanks rich pads table cells with are stripped from every line.
 
 Reporters render text from files (layer names, paths, messages) as :class:`rich.text.Text`, never
-as markup, so ``[bold]`` in a layer name is shown as typed.
+as markup, so ``[bold]`` in a layer name is shown as typed; and every string a console renders
+passes through ``render/safe.py``'s ``terminal_text``, so no control character from a file reaches
+the terminal raw, whichever reporter printed it.
 """
 
 from __future__ import annotations
@@ -81,8 +83,26 @@ class StripTrailingBlanks:
 @functools.cache
 def _console_class() -> Any:
     from rich.console import Console
+    from rich.segment import Segment
+
+    from .safe import terminal_lines, terminal_text
 
     class KernelsplitConsole(Console):
+        def render_str(self, text: str, **kwargs: Any) -> Any:
+            """Every string rendered (print arguments, table cells, titles) is escaped, never markup."""
+            kwargs["markup"] = False
+            kwargs["emoji"] = False
+            return super().render_str(terminal_text(text), **kwargs)
+
+        def render(self, renderable: Any, options: Any = None) -> Any:
+            """The last net: whatever a reporter built (a ``Text`` of file text included), no
+            segment of text reaches the terminal with a control character but its line breaks."""
+            for segment in super().render(renderable, options):
+                if segment.control or "\n" in segment.text:
+                    yield segment if segment.control else Segment(terminal_lines(segment.text), segment.style)
+                else:
+                    yield Segment(terminal_text(segment.text), segment.style) if segment.text else segment
+
         def on_broken_pipe(self) -> None:
             """Rich exits 1 on EPIPE; the command line decides (a closed stdout ends a run quietly)."""
             raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from .paths import display_path
+from .safe import terminal_text
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """Workflow-command data: ``%``, CR and LF encoded, every other control character shown escaped
+    (GitHub's log viewer obeys ANSI sequences; render/safe.py)."""
+    encoded = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return terminal_text(encoded)
 
 
 def escape_property(text: str) -> str:

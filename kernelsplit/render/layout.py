@@ -19,10 +19,11 @@ MIN_MESSAGE = 28
 
 
 def file_text(text: str, style: str | None = None) -> Any:
-    """Text that came from a file (paths, layer names, messages) as a rich Text, never markup."""
-    from rich.text import Text
+    """Text that came from a file (paths, layer names, messages) as a rich Text, never markup, its
+    control characters escaped (render/safe.py)."""
+    from .safe import styled
 
-    return Text(text, style=style or "")
+    return styled(text, style or "")
 
 
 def cell_width(text: Any) -> int:

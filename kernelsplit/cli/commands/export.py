@@ -7,7 +7,7 @@ import click
 from ...exitcodes import ExitCode
 from .. import COMMANDS
 from ..options import RegistryChoice, selection_options
-from ..output import report_warning
+from ..output import report_line, report_warning
 
 
 @click.command(
@@ -101,7 +101,7 @@ def command(
     for refusal in result.refused:
         report_warning(path, f"skipped {refusal.layer}: {refusal.reason}")
     n_arrays = len(result.manifest["arrays"])
-    click.echo(
+    report_line(
         f"wrote {n_arrays} array{'s' if n_arrays != 1 else ''} in {len(result.files)} "
         f"file{'s' if len(result.files) != 1 else ''} + manifest.json to {result.output}"
     )
