@@ -118,13 +118,41 @@ _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
+def special_kind(mode: int) -> str | None:
+    """What a non-regular file is (``a FIFO (named pipe)``), or None for a regular file."""
+    import stat
+
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISDIR, "a directory"),
+    ):
+        if test(mode):
+            return name
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def require_regular(path: Path, what: str = "") -> None:
+    """Refuse anything but a regular file *before* opening it: opening a FIFO blocks forever, a device
+    never ends. ``what`` names a file inside an artifact (``model.weights.h5``, ``shard x``)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise NotFoundError(f"{what + ': ' if what else ''}cannot read: {exc.strerror or exc}") from None
+    kind = special_kind(mode)
+    if kind is not None:
+        inner = f"{what} is " if what else ""
+        raise NotAModelError(f"{inner}{kind}, not a regular file (never opened)")
+
+
 def sniff(path: Path) -> ContainerKind:
     """What a regular file is, from its first bytes (and HDF5's possible user-block offsets).
 
     Only regular files are opened: a FIFO or device would block or never end.
     """
-    if not path.is_file():
-        raise NotAModelError("not a regular file (a FIFO, socket or device is never opened)")
+    require_regular(path)
     with path.open("rb") as handle:
         head = handle.read(8)
         if not head:
@@ -199,6 +227,58 @@ class Probe:
             self._hdf5 = None
 
 
+#: The most JSON (a config.json, a model_config attribute, a shard index) kernelsplit parses.
+MAX_JSON_BYTES = 64 << 20
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    from ..errors import AmbiguousFileError
+
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise AmbiguousFileError(
+            f"key {twice!r} appears twice in one JSON object: readers keeping the first or the last "
+            "would see different models"
+        )
+    return result
+
+
+def load_json(data: bytes | str, what: str) -> Any:
+    """JSON from a file: ``json.loads`` only, at most :data:`MAX_JSON_BYTES`, duplicate keys refused.
+
+    Python keeps the last of two equal keys, other parsers the first: a file relying on that shows
+    one model to kernelsplit and another to Keras, so it is ``ambiguous``, never read.
+    """
+    import json
+
+    from ..errors import AmbiguousFileError, TooLargeError
+
+    if len(data) > MAX_JSON_BYTES:
+        raise TooLargeError(f"{what} is {len(data)} bytes of JSON, more than the {MAX_JSON_BYTES >> 20} MiB read")
+    try:
+        return json.loads(data, object_pairs_hook=_unique_keys)
+    except AmbiguousFileError as exc:
+        raise AmbiguousFileError(f"{what}: {exc.message}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CorruptFileError(f"{what} is not valid JSON: {short_reason(exc)}") from None
+    except RecursionError:
+        raise CorruptFileError(f"{what} is nested too deeply") from None
+
+
+def read_member(path: Path, what: str, limit: int) -> bytes:
+    """A small file inside an artifact (a ``config.json``, an index): regular, at most ``limit`` bytes."""
+    from ..errors import TooLargeError
+
+    require_regular(path, what)
+    size = path.stat().st_size
+    if size > limit:
+        raise TooLargeError(f"{what} is {size} bytes, more than the {limit >> 20} MiB kernelsplit reads")
+    with path.open("rb") as handle:
+        return handle.read(limit + 1)[:limit]
+
+
 def short_reason(exc: BaseException) -> str:
     """The first line of an exception's text, at most 200 characters."""
     text = str(exc).strip()
@@ -225,9 +305,36 @@ class Reader:
         """What the artifact occupies on disk (sizes the shape-bomb budget): the file, or the folder."""
         target = probe.path
         if target.is_file():
-            return target.stat().st_size
+            return allocated_bytes(target)
         folder = target if target.is_dir() else target.parent
-        return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        return folder_bytes(folder)
+
+
+def allocated_bytes(path: Path) -> int:
+    """Bytes of ``path`` really on disk: a sparse file's holes (a file "extended" to 8 GiB that uses
+    none of it) buy no budget. ``st_blocks`` counts 512-byte units; a filesystem that reports none
+    for a non-empty file (some network and FUSE mounts) is taken at its size."""
+    info = path.stat()
+    blocks: int = getattr(info, "st_blocks", 0)
+    if not blocks:
+        return info.st_size
+    return min(info.st_size, blocks * 512)
+
+
+#: Folders walked for their size stop counting here (a tree of a million files is not one model).
+_MAX_FOLDER_ENTRIES = 100_000
+
+
+def folder_bytes(folder: Path) -> int:
+    total = 0
+    for count, entry in enumerate(folder.rglob("*")):
+        if count >= _MAX_FOLDER_ENTRIES:
+            from ..errors import TooLargeError
+
+            raise TooLargeError(f"folder of more than {_MAX_FOLDER_ENTRIES} entries: not one model")
+        if entry.is_file():
+            total += allocated_bytes(entry)
+    return total
 
 
 # ------------------------------------------------------------------------------------ read budget
@@ -240,6 +347,11 @@ _BUDGET_RATIO = 16
 _BUDGET_SLACK = 64 << 20
 
 
+def budget_for(disk_bytes: int) -> int:
+    """The declared bytes an artifact of ``disk_bytes`` on disk may read."""
+    return _BUDGET_RATIO * disk_bytes + _BUDGET_SLACK
+
+
 @dataclass
 class ReadBudget:
     #: The artifact's bytes on disk, measured only once a dataset is actually read.
@@ -249,7 +361,7 @@ class ReadBudget:
 
     def charge(self, declared: int, where: str) -> None:
         if self.limit is None:
-            self.limit = _BUDGET_RATIO * self.disk_bytes() + _BUDGET_SLACK
+            self.limit = budget_for(self.disk_bytes())
         self.spent += declared
         if self.spent > self.limit:
             raise UnsafeFileError(

@@ -19,6 +19,7 @@ ALLOWED = {
     "export": {"model", "readers", "analysis", "api"},
     "verify": {"model", "readers", "analysis", "api"},
     "render": {"model", "readers", "analysis", "api", "check", "verify", "discover"},
+    "batch": {"model", "readers", "analysis", "api", "discover", "check", "export", "verify", "render"},
 }
 
 

@@ -8,13 +8,11 @@ docs/formats.md, "Legacy HDF5").
 
 from __future__ import annotations
 
-import json
-
 import h5py
 
 from ...errors import CorruptFileError, IncompleteError
 from ...model import ArtifactFormat, Binding
-from ..base import ContainerKind, Probe, Reader, ReadResult, StoredTensor, WeightGroup
+from ..base import ContainerKind, Probe, Reader, ReadResult, StoredTensor, WeightGroup, load_json
 from .config_walk import LayerConfig, Owner, executable_layers, legacy_weight_order, walk_layer
 from .h5safe import child, read_tensors, str_attr, str_list_attr
 
@@ -73,10 +71,7 @@ def _read_legacy(h5: h5py.File, full_model: bool) -> ReadResult:
         weights_root = root
         keras_version = keras_version or str_attr(weights_root, "keras_version")
         backend = backend or str_attr(weights_root, "backend")
-        try:
-            config = json.loads(str_attr(h5, "model_config") or "null")
-        except ValueError as exc:
-            raise CorruptFileError(f"model_config is not valid JSON: {exc}") from None
+        config = load_json(str_attr(h5, "model_config") or "null", "model_config")
         prefix = "model_weights"
     fmt = ArtifactFormat.H5_FULL if full_model else ArtifactFormat.H5_WEIGHTS
     result = ReadResult(format=fmt, groups=[], keras_version=keras_version, backend=backend)

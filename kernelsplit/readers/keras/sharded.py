@@ -11,7 +11,6 @@ Shard names come from the file, so only plain names of files in the index's own 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +18,31 @@ import h5py
 
 from ...errors import CorruptFileError, NotAModelError, UnsafeFileError
 from ...model import ArtifactFormat, Binding
-from ..base import ContainerKind, Probe, Reader, ReadResult, StoredTensor
+from ..base import (
+    MAX_JSON_BYTES,
+    ContainerKind,
+    Probe,
+    Reader,
+    ReadResult,
+    StoredTensor,
+    allocated_bytes,
+    load_json,
+    read_member,
+    require_regular,
+)
 from .h5safe import child, open_file
 from .v3 import SKIP_TOP, numbered_tensors, store_group
 
 
 def _load_index(path: Path) -> dict[str, Any]:
     try:
-        index = json.loads(path.read_bytes())
-    except (ValueError, UnicodeDecodeError):
-        raise NotAModelError("JSON file that is not a Keras sharded-weights index") from None
+        data = read_member(path, path.name, MAX_JSON_BYTES)
     except OSError as exc:
         raise CorruptFileError(f"cannot read: {exc.strerror or exc}") from None
+    try:
+        index = load_json(data, path.name)
+    except CorruptFileError:
+        raise NotAModelError("JSON file that is not a Keras sharded-weights index") from None
     if not isinstance(index, dict) or not isinstance(index.get("weight_map"), dict):
         raise NotAModelError("JSON file that is not a Keras sharded-weights index (no weight_map object)")
     return index
@@ -57,8 +69,9 @@ def _check_shard_name(name: str, folder: Path) -> Path:
     target = folder / name
     if target.is_symlink() and target.resolve().parent != folder.resolve():
         raise UnsafeFileError(f"shard {name!r} is a symbolic link out of the index's folder")
-    if not target.is_file():
+    if not target.exists():
         raise CorruptFileError(f"missing shard {name} (listed in the sharded-weights index)")
+    require_regular(target, f"shard {name}")
     return target
 
 
@@ -91,7 +104,7 @@ class ShardedReader(Reader):
     def disk_bytes(self, probe: Probe) -> int:
         """The index and every shard beside it share one shape-bomb budget."""
         siblings = (p for p in probe.path.parent.glob("*.h5") if p.is_file())
-        return probe.path.stat().st_size + sum(p.stat().st_size for p in siblings)
+        return allocated_bytes(probe.path) + sum(allocated_bytes(p) for p in siblings)
 
     def read(self, probe: Probe) -> ReadResult:
         return _read_sharded(probe.path)

@@ -11,14 +11,37 @@ are not found is an ``incomplete`` error, never a silent omission. Without a con
 from __future__ import annotations
 
 import io
-import json
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import h5py
 
-from ...errors import CorruptFileError, IncompleteError, NotAModelError, UnsafeFileError
+from ...errors import (
+    AmbiguousFileError,
+    CorruptFileError,
+    IncompleteError,
+    NotAModelError,
+    TooLargeError,
+    UnsafeFileError,
+)
 from ...model import ArtifactFormat, Binding
-from ..base import ContainerKind, Probe, Reader, ReadResult, StoredTensor, WeightGroup
+from ..base import (
+    MAX_JSON_BYTES,
+    ContainerKind,
+    Probe,
+    Reader,
+    ReadResult,
+    StoredTensor,
+    WeightGroup,
+    allocated_bytes,
+    budget_for,
+    load_json,
+    read_member,
+    require_regular,
+    short_reason,
+)
 from .config_walk import Cell, LayerConfig, executable_layers, holds_cells, snake_case, walk_container, walk_layer
 from .h5safe import open_file, read_tensors
 from .v3_store import V3Store
@@ -31,6 +54,8 @@ WEIGHTS_NPZ = "model.weights.npz"
 #: Keras stores members uncompressed; a member inflating 100x past 64 MiB is refused, not inflated.
 _ZIP_BOMB_RATIO = 100
 _ZIP_BOMB_BYTES = 64 << 20
+#: A .keras holds three files and an assets folder; a million members is not a model.
+MAX_ZIP_MEMBERS = 10_000
 _ALT_LAYERS = "_layer_checkpoint_dependencies"
 _NPZ_MESSAGE = "weights are model.weights.npz: reading them needs pickle, which can run code"
 
@@ -49,21 +74,34 @@ class KerasZipReader(Reader):
         try:
             archive = zipfile.ZipFile(probe.path)
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise CorruptFileError(f"not a readable zip archive: {exc}") from None
+            raise CorruptFileError(f"not a readable zip archive: {short_reason(exc)}") from None
         with archive:
-            names = set(archive.namelist())
+            members = archive.namelist()
+            if len(members) > MAX_ZIP_MEMBERS:
+                raise TooLargeError(f"zip archive of {len(members)} members, more than the {MAX_ZIP_MEMBERS} read")
+            names = set(members)
+            if len(names) != len(members):
+                twice = next(name for name, count in Counter(members).items() if count > 1)
+                raise AmbiguousFileError(
+                    f"zip member {twice} is stored twice: zip tools keeping the first or the last "
+                    "would see different models"
+                )
             if "config.json" not in names:
                 raise NotAModelError("zip archive without config.json: not a .keras model")
-            config = _parse_json(_zip_member(archive, "config.json"), "config.json")
+            budget = zip_budget(probe.path)
+            config = _parse_json(_zip_member(archive, "config.json", MAX_JSON_BYTES), "config.json")
             metadata = {}
             if "metadata.json" in names:
-                metadata = _parse_json(_zip_member(archive, "metadata.json"), "metadata.json")
+                metadata = _parse_json(_zip_member(archive, "metadata.json", MAX_JSON_BYTES), "metadata.json")
+            code = code_members(members, lambda name: _zip_head(archive, name))
             if WEIGHTS_H5 not in names:
                 if WEIGHTS_NPZ in names:
                     raise UnsafeFileError(f"{_NPZ_MESSAGE}; re-save with the default .h5 weights")
                 raise CorruptFileError(f".keras archive has no {WEIGHTS_H5}")
-            weights = io.BytesIO(_zip_member(archive, WEIGHTS_H5))
-        return _read_v3(weights, config, metadata, ArtifactFormat.KERAS_ZIP)
+            weights = io.BytesIO(_zip_member(archive, WEIGHTS_H5, budget))
+        result = _read_v3(weights, config, metadata, ArtifactFormat.KERAS_ZIP)
+        result.executable_layers += code
+        return result
 
 
 class KerasDirReader(Reader):
@@ -76,15 +114,26 @@ class KerasDirReader(Reader):
 
     def read(self, probe: Probe) -> ReadResult:
         path = probe.path
-        config = _parse_json((path / "config.json").read_bytes(), "config.json")
+        config = _parse_json(read_member(path / "config.json", "config.json", MAX_JSON_BYTES), "config.json")
         metadata_path = path / "metadata.json"
-        metadata = _parse_json(metadata_path.read_bytes(), "metadata.json") if metadata_path.exists() else {}
+        metadata = (
+            _parse_json(read_member(metadata_path, "metadata.json", MAX_JSON_BYTES), "metadata.json")
+            if metadata_path.exists()
+            else {}
+        )
+        members = sorted(p.name for p in path.iterdir())
+        if len(members) > MAX_ZIP_MEMBERS:
+            raise TooLargeError(f"folder of {len(members)} entries, more than the {MAX_ZIP_MEMBERS} read")
+        code = code_members(members)
         weights_path = path / WEIGHTS_H5
         if not weights_path.exists():
             if (path / WEIGHTS_NPZ).exists():
                 raise UnsafeFileError(_NPZ_MESSAGE)
             raise CorruptFileError(f"folder has config.json but no {WEIGHTS_H5}")
-        return _read_v3(weights_path, config, metadata, ArtifactFormat.KERAS_DIR)
+        require_regular(weights_path, WEIGHTS_H5)
+        result = _read_v3(weights_path, config, metadata, ArtifactFormat.KERAS_DIR)
+        result.executable_layers += code
+        return result
 
 
 class V3WeightsReader(Reader):
@@ -105,25 +154,77 @@ class V3WeightsReader(Reader):
         return result
 
 
-def _zip_member(archive: zipfile.ZipFile, name: str) -> bytes:
+def zip_budget(path: Path) -> int:
+    """The most a member may inflate to: the shape-bomb budget of the archive's bytes on disk."""
+    return budget_for(allocated_bytes(path))
+
+
+def _zip_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """A member's bytes, refused before inflating when it declares more than ``limit`` or a bomb's ratio.
+
+    ``zipfile`` stops at the declared size (and checks the CRC), so the declaration bounds memory.
+    """
     import zipfile
 
     info = archive.getinfo(name)
-    if info.file_size > _ZIP_BOMB_BYTES and info.file_size > _ZIP_BOMB_RATIO * max(info.compress_size, 1):
+    ratio_bomb = info.file_size > _ZIP_BOMB_BYTES and info.file_size > _ZIP_BOMB_RATIO * max(info.compress_size, 1)
+    if ratio_bomb or info.file_size > limit:
         raise UnsafeFileError(
-            f"zip member {name} declares {info.file_size} bytes from {info.compress_size} stored (zip bomb)"
+            f"zip member {name} declares {info.file_size} bytes from {info.compress_size} stored, "
+            f"more than the {limit} this archive's size allows (zip bomb)"
         )
     try:
         return archive.read(name)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
-        raise CorruptFileError(f"cannot read {name} from the archive: {exc}") from None
+        raise CorruptFileError(f"cannot read {name} from the archive: {short_reason(exc)}") from None
+
+
+def _zip_head(archive: zipfile.ZipFile, name: str) -> bytes:
+    """The first bytes of a member (to recognise a pickle), or nothing when they cannot be read."""
+    try:
+        with archive.open(name) as handle:
+            return handle.read(4)
+    except Exception:  # a damaged member is only not recognised here; reading it would fail elsewhere
+        return b""
+
+
+#: Names of files in a ``.keras`` archive or folder that are code, or data only pickle can read.
+_CODE_SUFFIXES = {
+    ".py": "Python source",
+    ".pyc": "Python bytecode",
+    ".pkl": "pickle",
+    ".pickle": "pickle",
+    ".joblib": "pickle (joblib)",
+    ".dill": "pickle (dill)",
+    ".npz": "numpy archive (may hold pickled objects)",
+    ".pt": "PyTorch pickle",
+    ".pth": "PyTorch pickle",
+    ".so": "native library",
+    ".dll": "native library",
+    ".dylib": "native library",
+}
+_PICKLE_MAGIC = tuple(bytes([0x80, protocol]) for protocol in range(2, 6))
+
+
+def code_members(names: list[str], head: Callable[[str], bytes] | None = None) -> list[str]:
+    """Entries for ``executable_layers``: archive members that are code or pickles (Keras never
+    writes them; a loader or a user script could run them). Listed, never read."""
+    found = []
+    for name in names:
+        if name.endswith("/") or name == WEIGHTS_NPZ:  # folders; npz weights are refused on their own
+            continue
+        suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name.rsplit("/", 1)[-1] else ""
+        kind = _CODE_SUFFIXES.get(suffix)
+        known = name in (WEIGHTS_H5, "config.json", "metadata.json")
+        if kind is None and head is not None and not known and head(name)[:2] in _PICKLE_MAGIC:
+            kind = "pickle"
+        if kind is not None:
+            found.append(f"{name} (archive member: {kind})")
+    return found
 
 
 def _parse_json(data: bytes, what: str) -> Any:
-    try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CorruptFileError(f"{what} is not valid JSON: {exc}") from None
+    return load_json(data, what)
 
 
 def _read_v3(source: Any, config: Any, metadata: Any, fmt: ArtifactFormat) -> ReadResult:

@@ -10,11 +10,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from ...errors import CorruptFileError
+from ..base import load_json
 from . import protowire as pw
 from .object_graph import GraphNode, check_graph, object_paths, parse_child
 
@@ -39,9 +39,9 @@ def parse_json(text: str, what: str) -> dict[str, Any]:
     if not text:
         return {}
     try:
-        value = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise CorruptFileError(f"{what}: metadata is not valid JSON ({exc})") from exc
+        value = load_json(text, f"{what}: metadata")
+    except CorruptFileError as exc:
+        raise CorruptFileError(f"{what}: metadata is not valid JSON ({exc.message})") from None
     if not isinstance(value, dict):
         raise CorruptFileError(f"{what}: metadata JSON is not an object")
     return value

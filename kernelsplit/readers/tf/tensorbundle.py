@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import CorruptFileError, UnsupportedError
+from ..base import allocated_bytes, charge
 from . import protowire as pw
 from .crc32c import crc32c, unmask_crc
 from .prefix import require_v2_index
@@ -241,6 +242,8 @@ class TensorBundle:
                 f"{path}: tensor {entry.key!r} [{entry.offset}, +{entry.size}) lies outside the "
                 f"{available}-byte data file"
             )
+        # The artifact's shape-bomb budget (readers/base.py): a sparse data file buys no memory.
+        charge(entry.size, f"{path.name}:{entry.key}", lambda: allocated_bytes(path))
         with open(path, "rb") as handle:
             handle.seek(entry.offset)
             data = handle.read(entry.size)
