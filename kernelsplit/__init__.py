@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # what type checkers see; at run time _LAZY imports each name
     from .analysis.select import Selection as Selection
     from .api import open_artifact as open  # noqa: F401 - public as kernelsplit.open
     from .api import try_open as try_open
+    from .batch.steps import check_record as check_record
+    from .batch.steps import inspect_record as inspect_record
     from .errors import KernelsplitError as KernelsplitError
     from .layouts import CELL_LAYOUTS as CELL_LAYOUTS
     from .model import Artifact as Artifact
@@ -53,6 +55,8 @@ _MODEL_NAMES = (
 _LAZY = {
     "open": ("api", "open_artifact"),
     "try_open": ("api", "try_open"),
+    "inspect_record": ("batch.steps", "inspect_record"),
+    "check_record": ("batch.steps", "check_record"),
     "KernelsplitError": ("errors", "KernelsplitError"),
     "CELL_LAYOUTS": ("layouts", "CELL_LAYOUTS"),
     "Selection": ("analysis.select", "Selection"),

@@ -14,10 +14,13 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 
 from ..errors import NothingToExportError, UsageError
 from ..layouts import CELL_LAYOUTS, PARTS
-from ..model import Artifact, GateTensor, RecurrentLayer
+
+if TYPE_CHECKING:  # only annotations: the command line validates filters without importing numpy
+    from ..model import Artifact, GateTensor, RecurrentLayer
 
 
 class NothingMatchedError(NothingToExportError):

@@ -20,7 +20,18 @@ from .config import Config
 from .levels import LEVEL_RANK, Severity
 from .rules import RULES, Finding, Rule, RuleContext
 
-__all__ = ["Candidate", "CheckReport", "RuleSetting", "Skipped", "Verdict", "check_artifact", "run_check"]
+__all__ = [
+    "Candidate",
+    "CheckReport",
+    "CheckResult",
+    "CheckedArtifact",
+    "RuleSetting",
+    "Skipped",
+    "Verdict",
+    "check_artifact",
+    "check_file",
+    "run_check",
+]
 
 
 @dataclass(frozen=True)
@@ -79,12 +90,60 @@ _VERDICT_EXIT = {
 }
 
 
+@dataclass(frozen=True)
+class CheckedLayer:
+    name: str
+    class_name: str
+    cell: str
+    units: int
+    direction: str | None
+    inferred: bool
+
+
+@dataclass(frozen=True)
+class CheckedArtifact:
+    """What a check report keeps of an artifact once its rules ran: its facts and layers, no arrays."""
+
+    path: str
+    format: str
+    keras_version: str | None
+    layers: list[CheckedLayer]
+
+    @classmethod
+    def of(cls, artifact: Artifact) -> CheckedArtifact:
+        layers = [
+            CheckedLayer(la.name, la.class_name, str(la.cell), la.units, la.direction, la.inferred)
+            for la in artifact.layers
+        ]
+        return cls(artifact.path, str(artifact.format), artifact.keras_version, layers)
+
+
+@dataclass
+class CheckResult:
+    """One file's check, as a worker returns it (``check_file``): picklable, no arrays."""
+
+    path: str
+    #: Named with ``--strict``: not being a Keras model is an error, not a skip.
+    required: bool = False
+    artifact: CheckedArtifact | None = None
+    #: The file could not be read (None: it was).
+    error: KernelsplitError | None = None
+    findings: list[Finding] = field(default_factory=list)
+    #: Rules that failed on this file; each is one error of the report.
+    failures: list[RuleFailure] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> bool:
+        """A file that turned out not to be a Keras model: listed as skipped, not an error."""
+        return not self.required and isinstance(self.error, NotAModelError)
+
+
 @dataclass
 class CheckReport:
     config: Config
     fail_on: str
     settings: list[RuleSetting] = field(default_factory=list)
-    artifacts: list[Artifact] = field(default_factory=list)
+    artifacts: list[Artifact | CheckedArtifact] = field(default_factory=list)
     #: (path, error) for every file that could not be read, in discovery order.
     errors: list[tuple[str, KernelsplitError]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
@@ -138,6 +197,20 @@ class CheckReport:
             return ExitCode.OK
         return self.verdict.exit_code
 
+    def add(self, result: CheckResult) -> None:
+        """Fold one file's result in (in input order, so every format lists files as given)."""
+        if result.skipped:
+            assert result.error is not None
+            self.skipped.append(Skipped(result.path, result.error.message, "not-a-model"))
+            return
+        if result.error is not None:
+            self.errors.append((result.path, result.error))
+            return
+        if result.artifact is not None:
+            self.artifacts.append(result.artifact)
+        self.findings += result.findings
+        self.errors += [(result.path, failure) for failure in result.failures]
+
 
 def check_artifact(
     artifact: Artifact, config: Config, settings: list[RuleSetting] | None = None
@@ -180,6 +253,28 @@ def check_artifact(
     return findings, failures
 
 
+def check_file(path: str, config: Config, explicit: bool = True, strict: bool = False) -> CheckResult:
+    """Open one file and run the rules: the step ``check`` runs per file (in a worker, see
+    ``kernelsplit.batch``). The rule settings are resolved from ``config`` here. A file that is not
+    a Keras model is to be skipped unless it was named and ``strict`` (``CheckResult.skipped``)."""
+    from ..api import try_open
+
+    artifact = try_open(path)
+    if isinstance(artifact, Failure):
+        return CheckResult(path, explicit and strict, error=artifact.error)
+    findings, failures = check_artifact(artifact, config)
+    return CheckResult(path, explicit and strict, CheckedArtifact.of(artifact), findings=findings, failures=failures)
+
+
+def new_report(config: Config, fail_on: str | None = None, *, exit_zero: bool = False) -> CheckReport:
+    return CheckReport(
+        config=config,
+        fail_on=fail_on or config.fail_on or "error",
+        settings=rule_settings(config),
+        exit_zero=exit_zero,
+    )
+
+
 def run_check(
     paths: tuple[str, ...] | list[str],
     config: Config,
@@ -188,31 +283,15 @@ def run_check(
     strict: bool = False,
     exit_zero: bool = False,
 ) -> CheckReport:
-    """Check every artifact ``paths`` name. ``strict``: a named file that is not a model is an error;
-    ``exit_zero``: findings never make the exit code non-zero."""
-    from ..api import try_open
-
-    report = CheckReport(
-        config=config,
-        fail_on=fail_on or config.fail_on or "error",
-        settings=rule_settings(config),
-        exit_zero=exit_zero,
-    )
+    """Check every artifact ``paths`` name, in this process (no isolation: the command line runs
+    :func:`check_file` in workers instead). ``strict``: a named file that is not a model is an
+    error; ``exit_zero``: findings never make the exit code non-zero."""
+    report = new_report(config, fail_on, exit_zero=exit_zero)
     found = discover(paths)
     report.skipped = list(found.skipped)
     report.named_files = any(c.explicit and not c.nothing for c in found.candidates)
     for candidate in found.candidates:
         if candidate.nothing:
             continue  # an empty folder or a glob matching nothing: no input (exit 3 if nothing else)
-        artifact = try_open(candidate.path)
-        if isinstance(artifact, Failure):
-            if isinstance(artifact.error, NotAModelError) and not (strict and candidate.explicit):
-                report.skipped.append(Skipped(candidate.path, artifact.error.message, "not-a-model"))
-                continue
-            report.errors.append((candidate.path, artifact.error))
-            continue
-        findings, failures = check_artifact(artifact, config, report.settings)
-        report.errors += [(candidate.path, failure) for failure in failures]
-        report.artifacts.append(artifact)
-        report.findings += findings
+        report.add(check_file(candidate.path, config, candidate.explicit, strict))
     return report

@@ -175,3 +175,46 @@ def figure_options(func: F) -> F:
     )(func)
     func = click.option("--log-count", is_flag=True, help="Histogram counts on a log scale.")(func)
     return func
+
+
+def isolation_options(func: F) -> F:
+    """``--jobs``, ``--timeout``, ``--max-memory``: every file is read in a worker process under limits."""
+    from ..batch.limits import DEFAULT_MAX_MEMORY, DEFAULT_TIMEOUT, describe_size
+
+    func = click.option(
+        "--max-memory",
+        "max_memory",
+        default=describe_size(DEFAULT_MAX_MEMORY),
+        show_default=True,
+        metavar="SIZE",
+        help="Address space of each worker (4G, 512M; 0: no limit). A file needing more is 'too-large'.",
+    )(func)
+    func = click.option(
+        "--timeout",
+        type=click.FloatRange(min=0.0),
+        default=DEFAULT_TIMEOUT,
+        show_default=True,
+        metavar="SECONDS",
+        help="Wall time per file (0: none). A file still being read then is a 'timeout' error.",
+    )(func)
+    func = click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=0),
+        default=None,
+        metavar="N",
+        help="Worker processes [default: the CPUs available]. 0 reads in this process: no time or memory "
+        "limit and no crash isolation (debugging only).",
+    )(func)
+    return func
+
+
+def make_limits(jobs: int | None, timeout: float, max_memory: str) -> Any:
+    """The :class:`~kernelsplit.batch.limits.Limits` of the isolation options."""
+    from ..batch.limits import Limits, default_jobs, parse_size
+
+    return Limits(
+        jobs=default_jobs() if jobs is None else jobs,
+        timeout=timeout or None,
+        max_memory=parse_size(max_memory),
+    )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import IO, Any
 
 import click
 
@@ -56,6 +57,31 @@ def emit(reporter: Any, report: Any, output: str | None, markdown_summary: bool 
         _write(output, "w", reporter, report)
     else:
         to_stdout(lambda: reporter.write(report, sys.stdout))
+
+
+def emit_text(text: str, output: str | None, markdown_summary: bool = False) -> None:
+    """Write ``text`` rendered elsewhere (in a worker) like :func:`emit` writes a report."""
+    if output:
+        _write(output, "w", text)
+    else:
+        to_stdout(lambda: sys.stdout.write(text))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY") if markdown_summary else None
+    if summary:
+        _write(summary, "a", text if text.endswith("\n") else text + "\n")
+
+
+@contextmanager
+def output_stream(output: str | None) -> Iterator[IO[str]]:
+    """``-o FILE`` (created now) or stdout, for reports written as they go."""
+    if not output:
+        yield sys.stdout
+        return
+    try:
+        handle = open(output, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        raise OutputError(f"cannot write the report: {exc.strerror or exc}", path=output) from None
+    with handle:
+        yield handle
 
 
 def to_stdout(write: Callable[[], Any]) -> None:

@@ -165,7 +165,10 @@ def test_non_finite_values_refused_for_text_formats(tmp_path: pathlib.Path) -> N
 
 
 def test_failure_midway_leaves_nothing_complete(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A disk error on the 5th file: no output folder appears, no temp folder stays, an old export survives."""
+    """A disk error on the 5th file: no output folder appears, no temp folder stays, an old export survives.
+
+    ``--jobs 0`` writes in this process, where the patched writer is (workers import their own).
+    """
     calls = {"n": 0}
     real = writers.NpyWriter.write
 
@@ -176,7 +179,7 @@ def test_failure_midway_leaves_nothing_complete(tmp_path: pathlib.Path, monkeypa
         real(self, path, arrays, context)  # type: ignore[arg-type]
 
     monkeypatch.setattr(writers.NpyWriter, "write", failing)
-    code, _, err = run(str(ZOO), "-o", str(tmp_path / "out"))
+    code, _, err = run(str(ZOO), "--jobs", "0", "-o", str(tmp_path / "out"))
     assert code == 2 and "No space left on device" in err and err.count("\n") == 1
     assert only_entries(tmp_path) == []
 
@@ -185,7 +188,7 @@ def test_failure_midway_leaves_nothing_complete(tmp_path: pathlib.Path, monkeypa
     before = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "out").rglob("*"))
     calls["n"] = 0
     monkeypatch.setattr(writers.NpyWriter, "write", failing)
-    code, _, _ = run(str(ZOO), "--layer", "my_lstm", "-o", str(tmp_path / "out"), "--force")
+    code, _, _ = run(str(ZOO), "--jobs", "0", "--layer", "my_lstm", "-o", str(tmp_path / "out"), "--force")
     assert code == 2
     assert sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "out").rglob("*")) == before
     assert only_entries(tmp_path) == ["out"]

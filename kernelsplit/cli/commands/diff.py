@@ -7,7 +7,15 @@ import click
 from ...exitcodes import ExitCode
 from ...render.diff import REPORTERS
 from .. import COMMANDS
-from ..options import config_option, exit_zero_option, format_option, quiet_option, report_file_option
+from ..options import (
+    config_option,
+    exit_zero_option,
+    format_option,
+    isolation_options,
+    make_limits,
+    quiet_option,
+    report_file_option,
+)
 from ..output import report_error
 
 
@@ -18,7 +26,8 @@ from ..output import report_error
 
 Per layer, part and gate: identical (same digest) or changed, with the relative Frobenius change
 |new - old| / |old| and the max absolute change; shape, dtype and config changes; layers added or
-removed. Works across formats (.h5 vs .keras). Exit codes: 0 no breaking change, 1 a shape
+removed. Works across formats (.h5 vs .keras). Both files are read in one worker process under
+--timeout (per file) and --max-memory. Exit codes: 0 no breaking change, 1 a shape
 changed, a layer disappeared or a drift exceeds --max-drift, 2 unreadable file / usage / config.""",
 )
 @click.argument("old", type=click.Path(path_type=str))
@@ -44,6 +53,7 @@ changed, a layer disappeared or a drift exceeds --max-drift, 2 unreadable file /
     help="Also draw, per changed layer, each gate's change new − old as a heatmap: one image file "
     "(one changed layer) or a folder (LAYER-diff.png each). Needs kernelsplit[plot].",
 )
+@isolation_options
 def command(
     old: str,
     new: str,
@@ -54,40 +64,35 @@ def command(
     quiet: bool,
     exit_zero: bool,
     plot_to: str | None,
+    jobs: int | None,
+    timeout: float,
+    max_memory: str,
 ) -> ExitCode:
-    from ...analysis.diff import diff_artifacts
-    from ...api import try_open
-    from ...check.config import load_config
-    from ...model import Artifact, Failure
-    from ...render.diff import reporter
-    from ..output import emit
+    import sys
 
-    target = None
-    if plot_to is not None:
+    from ...batch.pool import Call, run_one, warm
+    from ...batch.results import DiffResult
+    from ...check.config import load_config
+    from ..output import emit_text
+
+    if plot_to is not None:  # usage errors before any work
         from ...render.plot import require_matplotlib
         from ...render.plot.output import resolve_target
 
         require_matplotlib()
-        target = resolve_target(plot_to, plot_to, None)
+        resolve_target(plot_to, plot_to, None)
+    limits = make_limits(min(jobs, 1) if jobs is not None else 1, timeout, max_memory)
+    warm(limits, 1)
     config = load_config(config_path)
-    outcomes = [try_open(path) for path in (old, new)]
-    artifacts = [a for a in outcomes if isinstance(a, Artifact)]
-    for failure in outcomes:
-        if isinstance(failure, Failure):
-            report_error(failure.error)
-    if len(artifacts) != 2:
-        return ExitCode.ERROR
     limit = max_drift if max_drift is not None else config.max_drift
-    report = diff_artifacts(artifacts[0], artifacts[1], max_drift=limit)
-    report.exit_zero = exit_zero
-    changed = None
-    if target is not None:
-        from ...render.plot.diffplot import changed_layers
-
-        changed = changed_layers(report, target)  # a usage error here comes before any output
-    emit(reporter(output_format, quiet=quiet), report, output, markdown_summary=output_format == "markdown")
-    if target is not None and changed is not None:
-        from ...render.plot.diffplot import plot_diff
-
-        plot_diff(report, changed, target)
-    return ExitCode(report.exit_code)
+    tty = bool(getattr(sys.stdout, "isatty", lambda: False)()) and not output
+    options = {"max_drift": limit, "quiet": quiet, "exit_zero": exit_zero, "plot_to": plot_to}
+    # One worker opens both files (the diff needs both artifacts' arrays), within twice the time limit.
+    call = Call("kernelsplit.batch.steps:diff_files", (old, new, output_format, options, tty), old, files=2)
+    result: DiffResult = run_one(call, limits)
+    for error in result.errors:
+        report_error(error)
+    if result.errors:
+        return ExitCode.ERROR
+    emit_text(result.text, output, markdown_summary=output_format == "markdown")
+    return ExitCode(result.exit_code)

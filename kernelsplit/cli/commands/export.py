@@ -6,7 +6,7 @@ import click
 
 from ...exitcodes import ExitCode
 from .. import COMMANDS
-from ..options import RegistryChoice, selection_options
+from ..options import RegistryChoice, isolation_options, make_limits, selection_options
 from ..output import report_line, report_warning
 
 
@@ -59,6 +59,7 @@ The output folder appears only when complete; existing exports are replaced only
     "default of the Keras that wrote the file). Recorded in the manifest. Without it such layers "
     "are refused by the pytorch and onnx layouts.",
 )
+@isolation_options
 @click.option(
     "--skip-unsupported",
     is_flag=True,
@@ -76,33 +77,33 @@ def command(
     force: bool,
     assume: str | None,
     skip_unsupported: bool,
+    jobs: int | None,
+    timeout: float,
+    max_memory: str,
 ) -> ExitCode:
     from ...analysis.select import Selection
-    from ...api import open_artifact
-    from ...errors import KernelsplitError
-    from ...export import export_artifact
+    from ...batch.pool import Call, run_one, warm
+    from ...batch.results import ExportSummary
 
+    limits = make_limits(min(jobs, 1) if jobs is not None else 1, timeout, max_memory)
+    warm(limits, 1)
     selection = Selection(layers, gates, parts)
     selection.validate()
-    artifact = open_artifact(path)
-    try:
-        result = export_artifact(
-            artifact,
-            out=output,
-            layout=layout,
-            fmt=fmt,
-            selection=selection,
-            force=force,
-            skip_unsupported=skip_unsupported,
-            assume=assume,
-        )
-    except KernelsplitError as exc:
-        raise exc.at(path) from None
-    for refusal in result.refused:
-        report_warning(path, f"skipped {refusal.layer}: {refusal.reason}")
-    n_arrays = len(result.manifest["arrays"])
+    options = {
+        "out": output,
+        "layout": layout,
+        "fmt": fmt,
+        "selection": selection,
+        "force": force,
+        "skip_unsupported": skip_unsupported,
+        "assume": assume,
+    }
+    # Reading and writing happen in one worker under the limits: the file is never opened here.
+    result: ExportSummary = run_one(Call("kernelsplit.batch.steps:export_file", (path, options), path), limits)
+    for layer, reason in result.refused:
+        report_warning(path, f"skipped {layer}: {reason}")
     report_line(
-        f"wrote {n_arrays} array{'s' if n_arrays != 1 else ''} in {len(result.files)} "
-        f"file{'s' if len(result.files) != 1 else ''} + manifest.json to {result.output}"
+        f"wrote {result.arrays} array{'s' if result.arrays != 1 else ''} in {result.files} "
+        f"file{'s' if result.files != 1 else ''} + manifest.json to {result.output}"
     )
     return ExitCode.OK

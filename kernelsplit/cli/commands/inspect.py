@@ -7,7 +7,14 @@ import click
 from ...exitcodes import ExitCode
 from ...render.inspect import REPORTERS
 from .. import COMMANDS
-from ..options import format_option, paths_argument, report_file_option, selection_options
+from ..options import (
+    format_option,
+    isolation_options,
+    make_limits,
+    paths_argument,
+    report_file_option,
+    selection_options,
+)
 from ..output import report_error
 
 
@@ -21,7 +28,11 @@ PATHS are model files, folders and globs. A folder that is one artifact (SavedMo
 content, the rest is skipped and listed. A named file that is not a model is an error.
 
 Formats: text (a table per layer, fitted to the terminal; --wide for every column), summary (one
-line per layer), json (schema kernelsplit.inspect/1).""",
+line per layer), json (schema kernelsplit.inspect/1), jsonl (one artifacts[] entry of that schema
+per line, written as soon as it is read).
+
+Each file is read in a worker process under --timeout and --max-memory (--jobs at once); the
+output keeps the order of PATHS.""",
 )
 @paths_argument
 @selection_options
@@ -33,6 +44,7 @@ line per layer), json (schema kernelsplit.inspect/1).""",
     help="Add a unicode sparkline of each gate block's values (min to max) to the text table.",
 )
 @report_file_option
+@isolation_options
 def command(
     paths: tuple[str, ...],
     layers: tuple[str, ...],
@@ -42,14 +54,22 @@ def command(
     wide: bool,
     histogram: bool,
     output: str | None,
+    jobs: int | None,
+    timeout: float,
+    max_memory: str,
 ) -> ExitCode:
     """Show every recurrent layer's gate matrices with shapes and statistics."""
+    import sys
+    from contextlib import closing
+
     from ...analysis.select import NothingMatchedError, Selection
-    from ...api import try_open
+    from ...batch.pool import Call, run_calls, warm
+    from ...batch.results import InspectResult
     from ...discover import Skipped, discover
     from ...errors import KernelsplitError, NotAModelError, NotFoundError, OutputError, UsageError
     from ...model import Failure
     from ...render.inspect import reporter as make_reporter
+    from ..progress import progress
 
     selection = Selection(layers, gates, parts)
     selection.validate()
@@ -57,7 +77,15 @@ def command(
         raise UsageError(
             f"--histogram adds a column to the text table; it has no meaning for --output-format {output_format}"
         )
+    limits = make_limits(jobs, timeout, max_memory)
     found = discover(paths)
+    readable = [c for c in found.candidates if not c.nothing]
+    warm(limits, len(readable))  # the workers import numpy and h5py while this process goes on
+    tty = bool(getattr(sys.stdout, "isatty", lambda: False)()) and not output
+    step = "kernelsplit.batch.steps:inspect_file"
+    calls = [
+        Call(step, (c.path, (layers, gates, parts), output_format, tty, wide, histogram), c.path) for c in readable
+    ]
     handle = None
     if output:
         try:
@@ -66,36 +94,36 @@ def command(
             raise OutputError(f"cannot write the report: {exc.strerror or exc}", path=output) from None
     try:
         reporter = make_reporter(output_format, handle, wide=wide)
-        if histogram:
-            from ...render.inspect.text import InspectTextReporter
-
-            assert isinstance(reporter, InspectTextReporter)
-            reporter.histogram = True
         failed = False
         matched = 0
         unmatched: tuple[str, str] | None = None
         skipped = list(found.skipped)
-        for candidate in found.candidates:
-            if candidate.nothing:
-                missing = NotFoundError(candidate.nothing, path=candidate.path)
-                report_error(missing)
-                reporter.add(Failure(candidate.path, missing), [])
-                failed = True
-                continue
-            artifact = try_open(candidate.path)
-            chosen = []
-            if isinstance(artifact, Failure):
-                if isinstance(artifact.error, NotAModelError) and not candidate.explicit:
-                    skipped.append(Skipped(candidate.path, artifact.error.message, "not-a-model"))
+        with (
+            progress(len(calls), "inspect", bool(output)) as advance,
+            closing(run_calls(calls, limits, advance)) as outcomes,
+        ):
+            for candidate in found.candidates:
+                if candidate.nothing:
+                    missing = NotFoundError(candidate.nothing, path=candidate.path)
+                    report_error(missing)
+                    reporter.add(Failure(candidate.path, missing), [])
+                    failed = True
                     continue
-                failed = True
-                report_error(artifact.error)
-            else:
-                chosen = selection.apply(artifact)
-                matched += len(chosen)
-                if selection.active and not chosen and artifact.layers and unmatched is None:
-                    unmatched = (artifact.path, selection.explain_empty(artifact.layers))
-            reporter.add(artifact, chosen)  # rendered now; the arrays are dropped with the artifact
+                outcome = next(outcomes)  # in input order, as each file (and every earlier one) is read
+                result: InspectResult = outcome.value or InspectResult(candidate.path, error=outcome.error)
+                if isinstance(result.error, NotAModelError) and not candidate.explicit:
+                    skipped.append(Skipped(candidate.path, result.error.message, "not-a-model"))
+                    continue
+                if result.error is not None:
+                    failed = True
+                    report_error(result.error.at(candidate.path))
+                if outcome.value is None:  # no answer from the worker (timeout, crash): nothing rendered
+                    reporter.add(Failure(candidate.path, result.error or KernelsplitError("no answer")), [])
+                else:
+                    reporter.add_digest(result.digest)
+                matched += result.matched
+                if result.unmatched is not None and unmatched is None:
+                    unmatched = (candidate.path, result.unmatched)
         error: KernelsplitError | None = None
         if selection.active and matched == 0 and unmatched is not None:
             error = NothingMatchedError(unmatched[1], path=unmatched[0])

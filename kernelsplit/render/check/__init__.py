@@ -11,12 +11,13 @@ whole report): ``quiet`` (findings only: no summary, skipped list or hints) and 
 
 from __future__ import annotations
 
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, ClassVar
 
 from .. import load
 
 if TYPE_CHECKING:
     from ...check.engine import CheckReport
+    from ...check.rules import Finding
 
 #: format name -> "module:Class" (imported only when used).
 REPORTERS = {
@@ -41,8 +42,25 @@ class CheckReporter:
         self.quiet = quiet
         self.statistics = statistics
 
+    #: Line formats can print each file's findings as it is checked (:meth:`write_file`) and end
+    #: with :meth:`write_end`, so a CI log is never silent for minutes; documents write once.
+    streams: ClassVar[bool] = False
+
     def write(self, report: CheckReport, stream: IO[str]) -> None:
+        """The whole report at once."""
         raise NotImplementedError
+
+    @property
+    def streaming(self) -> bool:
+        """Whether this run prints per file (``--statistics`` needs every file first)."""
+        return self.streams and not self.statistics
+
+    def write_file(self, report: CheckReport, findings: list[Finding], stream: IO[str]) -> None:
+        """One file's findings as soon as it is checked (``report``: the run so far)."""
+
+    def write_end(self, report: CheckReport, stream: IO[str]) -> None:
+        """What follows the streamed files; for a format that does not stream, the whole report."""
+        self.write(report, stream)
 
 
 def reporter(name: str, *, quiet: bool = False, statistics: bool = False) -> CheckReporter:

@@ -9,9 +9,11 @@ as one count per reason, and the run ends with one summary line (all left out wi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import IO
 
 from ...check.engine import CheckReport
+from ...check.rules import Finding
 from ...discover import skip_summary
 from ..paths import display_path
 from . import CheckReporter, location
@@ -42,9 +44,21 @@ def summary_line(report: CheckReport) -> str:
 
 class CheckConciseReporter(CheckReporter):
     name = "concise"
+    streams = True
+
+    def write_file(self, report: CheckReport, findings: list[Finding], stream: IO[str]) -> None:
+        lines = finding_lines(replace(report, findings=findings))
+        if lines:
+            stream.write("\n".join(lines) + "\n")
+            stream.flush()
+
+    def write_end(self, report: CheckReport, stream: IO[str]) -> None:
+        self._end(report, [], stream)
 
     def write(self, report: CheckReport, stream: IO[str]) -> None:
-        lines = statistics_lines(report) if self.statistics else finding_lines(report)
+        self._end(report, statistics_lines(report) if self.statistics else finding_lines(report), stream)
+
+    def _end(self, report: CheckReport, lines: list[str], stream: IO[str]) -> None:
         if not self.quiet:
             listed, counted = skip_summary(report.skipped)
             lines += [f"{display_path(s.path)}: skipped: {s.reason}" for s in listed] + counted

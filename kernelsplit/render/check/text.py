@@ -8,9 +8,11 @@ change it. Then the files skipped, the unreadable ones, and the verdict.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import IO, Any
 
 from ...check.engine import CheckReport, Verdict
+from ...check.rules import Finding
 from ...discover import skip_summary
 from ..console import make_console, output_width
 from ..layout import file_text, paragraph, rows, wrap_text
@@ -43,6 +45,20 @@ def verdict_line(report: CheckReport) -> Any:
 
 class CheckTextReporter(CheckReporter):
     name = "text"
+    streams = True
+
+    def write_file(self, report: CheckReport, findings: list[Finding], stream: IO[str]) -> None:
+        console = make_console(file=stream)
+        for line in self._findings(replace(report, findings=findings), output_width(stream)):
+            console.print(line, soft_wrap=True)
+
+    def write_end(self, report: CheckReport, stream: IO[str]) -> None:
+        if self.quiet:
+            return
+        console = make_console(file=stream)
+        width = output_width(stream)
+        for line in [*self._skipped_and_unreadable(report, width), *wrap_text(verdict_line(report), width, indent=4)]:
+            console.print(line, soft_wrap=True)
 
     def write(self, report: CheckReport, stream: IO[str]) -> None:
         from rich.text import Text

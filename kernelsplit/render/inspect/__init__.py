@@ -3,11 +3,18 @@
 A batch run holds one model at a time: ``add`` renders (or keeps only a small dict or row of) each
 artifact before the next is opened; ``finish`` ends the output with what the walk skipped and, when
 the filters matched nothing at all, the error (the command then exits 2).
+
+When files are read in worker processes (``kernelsplit.batch``), a worker's reporter turns each
+artifact into a picklable :meth:`~InspectReporter.digest` (rendered text, a JSON record, summary
+rows) and the command's reporter takes it with :meth:`~InspectReporter.add_digest`: the same output
+as ``add``, without an array crossing processes.
 """
 
 from __future__ import annotations
 
-from typing import IO, TYPE_CHECKING
+import io
+import sys
+from typing import IO, TYPE_CHECKING, Any
 
 from .. import load
 
@@ -23,6 +30,7 @@ REPORTERS = {
     "text": "text:InspectTextReporter",
     "summary": "summary:InspectSummaryReporter",
     "json": "json:InspectJsonReporter",
+    "jsonl": "json:InspectJsonlReporter",
 }
 
 
@@ -36,6 +44,20 @@ class InspectReporter:
 
     def add(self, artifact: Artifact | Failure, selected: Selected) -> None:
         raise NotImplementedError
+
+    def digest(self, artifact: Artifact | Failure, selected: Selected) -> Any:
+        """What :meth:`add` keeps or prints of one artifact, as picklable data: made where the
+        artifact was read. By default the text ``add`` renders into this reporter's file (there a
+        ``StringIO``)."""
+        self.add(artifact, selected)
+        return self.file.getvalue() if isinstance(self.file, io.StringIO) else None
+
+    def add_digest(self, digest: Any) -> None:
+        """Take a :meth:`digest` made elsewhere: the same output as ``add`` of that artifact."""
+        if digest:
+            stream = self.file or sys.stdout
+            stream.write(digest)
+            stream.flush()
 
     def finish(self, skipped: list[Skipped] | None = None, error: KernelsplitError | None = None) -> None:
         """End the output: the files the walk skipped, and the run's error (filters matching nothing)."""

@@ -6,16 +6,27 @@ Additive changes keep the version; renaming or removing a field bumps it.
 from __future__ import annotations
 
 import sys
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..._version import __version__
 from ...discover import Skipped
 from ...errors import KernelsplitError
 from ...jsonutil import dumps_compact, error_object, jsonable
-from ...model import Artifact, Failure, GateTensor, RecurrentLayer
 from . import InspectReporter
 
+if TYPE_CHECKING:  # the model (numpy) loads only where artifacts are read, not in a batch's parent
+    from ...model import Artifact, Failure, GateTensor, RecurrentLayer
+
 SCHEMA = "kernelsplit.inspect/1"
+
+
+def plain_json(record: dict[str, Any]) -> dict[str, Any]:
+    """The record as exactly what JSON gives back: plain str/int/float, no enum or numpy scalar
+    (so unpickling it in a batch's parent needs neither the model nor numpy)."""
+    import json
+
+    loaded: dict[str, Any] = json.loads(dumps_compact(record))
+    return loaded
 
 
 def tensor_dict(tensor: GateTensor) -> dict[str, Any]:
@@ -56,6 +67,8 @@ def layer_dict(layer: RecurrentLayer, tensors: list[GateTensor]) -> dict[str, An
 def artifact_dict(
     artifact: Artifact | Failure, selected: list[tuple[RecurrentLayer, list[GateTensor]]]
 ) -> dict[str, Any]:
+    from ...model import Failure
+
     if isinstance(artifact, Failure):
         return {
             "path": artifact.path,
@@ -90,7 +103,13 @@ class InspectJsonReporter(InspectReporter):
         self.artifacts: list[dict[str, Any]] = []
 
     def add(self, artifact: Artifact | Failure, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> None:
-        self.artifacts.append(artifact_dict(artifact, selected))
+        self.add_digest(artifact_dict(artifact, selected))
+
+    def digest(self, artifact: Artifact | Failure, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> Any:
+        return plain_json(artifact_dict(artifact, selected))
+
+    def add_digest(self, digest: Any) -> None:
+        self.artifacts.append(digest)
 
     def finish(self, skipped: list[Skipped] | None = None, error: KernelsplitError | None = None) -> None:
         document = {
@@ -101,3 +120,21 @@ class InspectJsonReporter(InspectReporter):
             "error": error_object(error) if error is not None else None,
         }
         (self.file or sys.stdout).write(dumps_compact(document) + "\n")
+
+
+class InspectJsonlReporter(InspectReporter):
+    """``--format jsonl``: one line per artifact, written as soon as it (and every earlier one) is
+    read. Each line is one ``artifacts[]`` entry of ``kernelsplit.inspect/1``."""
+
+    name = "jsonl"
+
+    def add(self, artifact: Artifact | Failure, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> None:
+        self.add_digest(artifact_dict(artifact, selected))
+
+    def digest(self, artifact: Artifact | Failure, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> Any:
+        return plain_json(artifact_dict(artifact, selected))
+
+    def add_digest(self, digest: Any) -> None:
+        stream = self.file or sys.stdout
+        stream.write(dumps_compact(digest) + "\n")
+        stream.flush()

@@ -78,6 +78,16 @@ class InspectSummaryReporter(InspectReporter):
             self.empty.append((artifact.path, "no recurrent layers" if not artifact.layers else "no layer selected"))
         self.rows += [summary_row(artifact.path, layer, tensors) for layer, tensors in selected]
 
+    def digest(self, artifact: Artifact | Failure, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> Any:
+        """The artifact's rows and its entry among those without rows (aligned once, at the end)."""
+        self.add(artifact, selected)
+        return self.rows, self.empty
+
+    def add_digest(self, digest: Any) -> None:
+        rows, empty = digest
+        self.rows += rows
+        self.empty += empty
+
     def finish(self, skipped: list[Skipped] | None = None, error: KernelsplitError | None = None) -> None:
         from rich.text import Text
 
