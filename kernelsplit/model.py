@@ -192,8 +192,14 @@ class TensorStats:
     def of(cls, array: np.ndarray) -> TensorStats:
         """min/max/mean/std/abs_max/l2 over the finite values; ``zeros`` is the share of exact zeros.
 
-        NaN and Inf are counted, not propagated, so one bad weight does not hide the rest.
+        NaN and Inf are counted, not propagated, so one bad weight does not hide the rest. numpy's
+        warnings for them (a signalling NaN's cast, float64 extremes) are expected: silenced.
         """
+        with np.errstate(all="ignore"):
+            return cls._of(array)
+
+    @classmethod
+    def _of(cls, array: np.ndarray) -> TensorStats:
         values = np.asarray(array, dtype=np.float64).reshape(-1)
         size = values.size
         finite_mask = np.isfinite(values)

@@ -162,9 +162,9 @@ class DiffReport:
 
 
 def _norm_change(old: GateTensor, new: GateTensor) -> tuple[float, float]:
-    a = np.asarray(old.array, dtype=np.float64)
-    b = np.asarray(new.array, dtype=np.float64)
-    with np.errstate(invalid="ignore", over="ignore"):
+    with np.errstate(all="ignore"):  # NaN, Inf and signalling NaNs are expected here: silenced
+        a = np.asarray(old.array, dtype=np.float64)
+        b = np.asarray(new.array, dtype=np.float64)
         delta = b - a
         max_abs = float(np.max(np.abs(delta))) if delta.size else 0.0
         base = float(np.linalg.norm(a))
@@ -243,24 +243,38 @@ def _digests(layer: RecurrentLayer) -> Counter[str]:
     return Counter(t.sha256 for t in layer.tensors)
 
 
+def _digest_key(layer: RecurrentLayer) -> frozenset[tuple[str, int]]:
+    """The multiset of a layer's block digests, hashable."""
+    return frozenset(_digests(layer).items())
+
+
 def diff_artifacts(old: Artifact, new: Artifact, max_drift: float | None = None) -> DiffReport:
-    old_left = list(old.layers)
-    new_left = list(new.layers)
-    pairs: list[tuple[RecurrentLayer, RecurrentLayer]] = []
-    for layer in list(old_left):
-        match = next((c for c in new_left if c.name == layer.name and c.direction == layer.direction), None)
-        if match is not None:
-            pairs.append((layer, match))
-            old_left.remove(layer)
-            new_left.remove(match)
-    for layer in list(old_left):
-        match = next((c for c in new_left if _digests(c) == _digests(layer)), None)
-        if match is not None:
-            pairs.append((layer, match))
-            old_left.remove(layer)
-            new_left.remove(match)
-    order = {id(layer): i for i, layer in enumerate(old.layers)}
-    pairs.sort(key=lambda pair: order[id(pair[0])])
+    # Pairing is by dictionary, never layer × layer: both files are untrusted and may hold many layers.
+    by_name: dict[tuple[str, Any], list[RecurrentLayer]] = {}
+    for candidate in new.layers:
+        by_name.setdefault((candidate.name, candidate.direction), []).append(candidate)
+    paired: dict[int, RecurrentLayer] = {}
+    taken: set[int] = set()
+    for layer in old.layers:
+        same = by_name.get((layer.name, layer.direction))
+        if same:
+            match = same.pop(0)
+            paired[id(layer)] = match
+            taken.add(id(match))
+    by_content: dict[frozenset[tuple[str, int]], list[RecurrentLayer]] = {}
+    for candidate in new.layers:
+        if id(candidate) not in taken:
+            by_content.setdefault(_digest_key(candidate), []).append(candidate)
+    for layer in old.layers:
+        if id(layer) not in paired:
+            same = by_content.get(_digest_key(layer))
+            if same:
+                match = same.pop(0)
+                paired[id(layer)] = match
+                taken.add(id(match))
+    pairs = [(layer, paired[id(layer)]) for layer in old.layers if id(layer) in paired]
+    old_left = [layer for layer in old.layers if id(layer) not in paired]
+    new_left = [layer for layer in new.layers if id(layer) not in taken]
     layers = [diff_layers(a, b) for a, b in pairs]
     layers += [
         LayerDiff(

@@ -133,6 +133,11 @@ def _assumed(
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: File names come from layer names, which a file controls: at most this many folder levels and
+#: characters per component (longer ones keep a prefix and a digest), so no name is too long for
+#: the filesystem and no tree is too deep to write or delete.
+_MAX_DEPTH = 4
+_MAX_COMPONENT = 80
 
 
 def _safe(name: str) -> str:
@@ -140,18 +145,31 @@ def _safe(name: str) -> str:
     for component in name.split("/"):
         clean = _UNSAFE.sub("_", component).strip(".") or "_"
         parts.append(clean)
-    return "/".join(parts)
+    if len(parts) > _MAX_DEPTH:
+        parts = [*parts[: _MAX_DEPTH - 1], "_".join(parts[_MAX_DEPTH - 1 :])]
+    return "/".join(_short(part) for part in parts)
+
+
+def _short(component: str) -> str:
+    if len(component) <= _MAX_COMPONENT:
+        return component
+    import hashlib
+
+    digest = hashlib.sha256(component.encode("utf-8")).hexdigest()[:12]
+    return f"{component[: _MAX_COMPONENT - 13]}~{digest}"
 
 
 def _file_plan(groups: list[ExportGroup], writer: Writer) -> list[manifest_mod.WrittenFile]:
     used = {MANIFEST_NAME.lower()}
+    counters: dict[str, int] = {}
     planned = []
 
     def unique(stem: str) -> str:
-        candidate, n = f"{stem}{writer.extension}", 1
-        while candidate.lower() in used:
+        candidate, n = f"{stem}{writer.extension}", counters.get(stem.lower(), 1)
+        while candidate.lower() in used:  # a per-stem counter: linear however many names repeat
             n += 1
             candidate = f"{stem}~{n}{writer.extension}"
+        counters[stem.lower()] = n
         used.add(candidate.lower())
         return candidate
 

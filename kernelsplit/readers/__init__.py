@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import CorruptFileError, KernelsplitError, NotAModelError, NotFoundError
+from ..errors import CorruptFileError, KernelsplitError, NotAModelError, NotFoundError, TooLargeError
 from .base import ContainerKind, Probe, Reader, ReadResult, debugging, read_budget, short_reason
 from .keras.keras0 import Keras0Reader
 from .keras.legacy_h5 import LegacyModelReader, LegacyWeightsReader
@@ -70,10 +70,18 @@ def _read(path: Path) -> ReadResult:
         if debugging():
             raise
         raise CorruptFileError("unreadable (structure nested too deeply or cyclic)") from None
-    except Exception as exc:  # h5py, zipfile and numpy raise a zoo of exceptions on hostile bytes
+    except MemoryError:
+        raise TooLargeError("reading it needs more memory than there is (or than --max-memory allows)") from None
+    except OSError as exc:  # h5py and zipfile report damaged bytes as OSError with a useful text
         if debugging():
             raise
-        raise CorruptFileError(f"unreadable ({type(exc).__name__}: {short_reason(exc)})") from None
+        raise CorruptFileError(f"unreadable: damaged data ({short_reason(exc)})") from None
+    except Exception:  # numpy and h5py raise a zoo of exceptions on hostile bytes: say what, not how
+        if debugging():
+            raise
+        raise CorruptFileError(
+            "unreadable: its structure is not one its format allows (KERNELSPLIT_DEBUG=1 shows where)"
+        ) from None
     finally:
         probe.close()
 

@@ -359,7 +359,18 @@ class ReadBudget:
     limit: int | None = None
     spent: int = 0
 
-    def charge(self, declared: int, where: str) -> None:
+    #: Stored objects already read: each may be read once per artifact (see :func:`charge`).
+    seen: set[Any] = field(default_factory=set)
+
+    def charge(self, declared: int, where: str, identity: Any = None) -> None:
+        if identity is not None:
+            if identity in self.seen:
+                from ..errors import AmbiguousFileError
+
+                raise AmbiguousFileError(
+                    f"dataset {where} is listed for more than one weight (each stored tensor is one weight)"
+                )
+            self.seen.add(identity)
         if self.limit is None:
             self.limit = budget_for(self.disk_bytes())
         self.spent += declared
@@ -383,10 +394,14 @@ def read_budget(disk_bytes: Callable[[], int]) -> Iterator[None]:
         _budget.reset(token)
 
 
-def charge(declared: int, where: str, file_size: Callable[[], int]) -> None:
-    """Charge a dataset's declared bytes to the artifact's budget (or, outside one, to its file)."""
+def charge(declared: int, where: str, file_size: Callable[[], int], identity: Any = None) -> None:
+    """Charge a dataset's declared bytes to the artifact's budget (or, outside one, to its file).
+
+    ``identity`` (the stored object's address) makes a second read of the same object an error: a
+    file listing one group a million times must not cost a million reads.
+    """
     budget = _budget.get() or ReadBudget(file_size)
-    budget.charge(declared, where)
+    budget.charge(declared, where, identity)
 
 
 def debugging() -> bool:

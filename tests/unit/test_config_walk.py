@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from kernelsplit.readers.keras.config_walk import (
     LayerConfig,
     executable_layers,
@@ -131,4 +133,39 @@ def test_executable_layers_lists_lambdas_and_custom_classes() -> None:
             layer("LSTM", "l"),
         ],
     )
-    assert executable_layers(config) == ["lam (Lambda)", "custom (custom Mine)"]
+    assert executable_layers(config) == ["lam (Lambda)", "custom (custom my_package.layers.Mine)"]
+
+
+def test_code_nested_below_a_layer_is_listed_with_its_key() -> None:
+    """Keras deserializes every nested object: a lambda activation or an initializer naming
+    builtins.exec runs code on load just as a Lambda layer does."""
+    lstm = layer(
+        "LSTM",
+        "l",
+        activation={"class_name": "__lambda__", "config": {"code": "4wEAAA", "defaults": None}},
+        kernel_initializer={"module": "builtins", "class_name": "exec", "config": {}, "registered_name": "exec"},
+        recurrent_constraint={"class_name": "os>system", "config": {}},
+        bias_initializer={"module": "keras.initializers", "class_name": "Zeros", "config": {}},
+    )
+    assert executable_layers(layer("Sequential", "m", layers=[lstm])) == [
+        "l: activation (Python lambda)",
+        "l: kernel_initializer (custom builtins.exec)",
+        "l: recurrent_constraint (custom os>system)",
+    ]
+
+
+def test_configs_beyond_any_model_are_refused_before_walking() -> None:
+    from kernelsplit.errors import AmbiguousFileError, TooLargeError
+    from kernelsplit.readers.keras.config_walk import MAX_LAYERS, walk_container
+
+    many = layer("Sequential", "m", layers=[layer("Dense", f"d{k}") for k in range(MAX_LAYERS + 1)])
+    with pytest.raises(TooLargeError, match="layers"):
+        executable_layers(many)
+    deep: dict = layer("Dense", "leaf")
+    for k in range(80):
+        deep = layer("Sequential", f"s{k}", layers=[deep])
+    with pytest.raises(TooLargeError, match="nests"):
+        executable_layers(deep)
+    twice = layer("Sequential", "m", layers=[layer("LSTM", "same"), layer("GRU", "same")])
+    with pytest.raises(AmbiguousFileError, match="same"):
+        list(walk_container(LayerConfig.from_entry(twice), "", ""))

@@ -426,10 +426,24 @@ def walk_container(
     sublayers = model.sublayers or []
     if model.class_name == "Sequential" and sublayers and sublayers[0].class_name == "InputLayer":
         sublayers = sublayers[1:]  # Sequential.layers omits its InputLayer (docs/formats.md)
+    _refuse_duplicate_names(sublayers, display)
     names = namer(v3_path, sublayers) if v3_path is not None else [(None, "store-path")] * len(sublayers)
     for sub, (path, found_by) in zip(sublayers, names, strict=True):
         name = f"{display}/{sub.name}" if display else sub.name
         yield from walk_layer(sub, name, path, trainable, namer=namer, found_by=found_by)
+
+
+def _refuse_duplicate_names(sublayers: list[LayerConfig], where: str) -> None:
+    """Keras refuses two layers of one model with the same name; a config that has them is ambiguous
+    (which one do the weights belong to?) and would make name-keyed steps repeat work."""
+    seen: set[str] = set()
+    for sub in sublayers:
+        if sub.name in seen and sub.name != "?":
+            from ...errors import AmbiguousFileError
+
+            inside = f" in {where}" if where else ""
+            raise AmbiguousFileError(f"the config names two layers {sub.name!r}{inside}; Keras requires unique names")
+        seen.add(sub.name)
 
 
 def holds_cells(layer: LayerConfig) -> bool:
@@ -438,37 +452,99 @@ def holds_cells(layer: LayerConfig) -> bool:
 
 
 _KERAS_MODULES = ("keras", "tf_keras", "tensorflow")
+#: The most layers (entries of all ``layers`` lists) and nested models a config may describe; the
+#: largest published Keras models have a few thousand layers and a handful of nesting levels.
+MAX_LAYERS = 100_000
+MAX_NESTING = 64
+#: Keras serializes Python lambdas anywhere (an activation, an initializer) under this class name.
+_LAMBDA_CLASSES = {"__lambda__"}
 
 
 def _is_custom(node: dict[str, Any]) -> bool:
+    """A serialized object Keras would import from outside itself (``module``) or look up among
+    registered custom objects (``Package>Name``), i.e. code the file names."""
     module = node.get("module")
     registered = node.get("registered_name")
+    cls = node.get("class_name")
     if isinstance(registered, str) and ">" in registered:
+        return True
+    if isinstance(cls, str) and ">" in cls:
         return True
     return isinstance(module, str) and bool(module) and module.split(".")[0] not in _KERAS_MODULES
 
 
-def executable_layers(config: Any) -> list[str]:
-    """Names of layers whose config carries code (Lambda bytecode, custom classes): never run."""
-    found: list[str] = []
+def _code_kind(node: dict[str, Any]) -> str | None:
+    """What code a config node carries, or None."""
+    cls = node.get("class_name")
+    cfg = node.get("config")
+    if cls in _LAMBDA_CLASSES:
+        return "Python lambda"
+    if isinstance(cls, str) and cls in EXECUTABLE_CLASSES and isinstance(cfg, dict):
+        return cls
+    if _is_custom(node):
+        module = node.get("module")
+        name = node.get("registered_name") or cls
+        where = f"{module}.{name}" if isinstance(module, str) and module and ">" not in str(name) else name
+        return f"custom {where}"
+    if node.get("function_type") == "lambda" or (isinstance(node.get("function"), list) and node.get("function")):
+        return "marshalled Python bytecode"
+    return None
 
-    def visit(node: Any) -> None:
+
+def bound_config(config: Any) -> None:
+    """Refuse a config describing more layers or deeper nesting than any model has (``too-large``),
+    before anything walks it: the walks below are linear in the layers, this keeps them bounded."""
+    from ...errors import TooLargeError
+
+    layers = 0
+    stack: list[tuple[Any, int]] = [(config, 0)]
+    while stack:
+        node, depth = stack.pop()
         if isinstance(node, dict):
-            cls = node.get("class_name")
-            cfg = node.get("config")
-            if isinstance(cls, str) and isinstance(cfg, dict) and "name" in cfg:
-                if cls in EXECUTABLE_CLASSES:
-                    found.append(f"{cfg['name']} ({cls})")
-                elif _is_custom(node):
-                    found.append(f"{cfg['name']} (custom {node.get('registered_name') or cls})")
-            for value in node.values():
-                visit(value)
+            inner = node.get("layers")
+            if isinstance(inner, list):
+                layers += len(inner)
+                depth += 1
+                if layers > MAX_LAYERS:
+                    raise TooLargeError(f"the config describes more than {MAX_LAYERS} layers (not read)")
+                if depth > MAX_NESTING:
+                    raise TooLargeError(f"the config nests models more than {MAX_NESTING} levels deep (not read)")
+            stack.extend((value, depth) for value in node.values())
         elif isinstance(node, list):
-            for value in node:
-                visit(value)
+            stack.extend((value, depth) for value in node)
 
-    visit(config)
-    return found
+
+def executable_layers(config: Any) -> list[str]:
+    """What in a config carries code Keras would run or import on load, never run here: Lambda
+    layers, custom classes, and code nested anywhere below a layer (a ``__lambda__`` activation,
+    an initializer naming ``builtins.exec``). Each as ``layer (what)`` or ``layer: key (what)``."""
+    bound_config(config)
+    found: list[str] = []
+    flagged: set[str] = set()  # layers listed for their class: their own code is not listed twice
+    stack: list[tuple[Any, str, str]] = [(config, "", "")]
+    while stack:
+        node, layer, key = stack.pop()
+        if isinstance(node, dict):
+            cfg = node.get("config")
+            is_layer = isinstance(node.get("class_name"), str) and isinstance(cfg, dict) and "name" in cfg
+            kind = _code_kind(node)
+            if is_layer:
+                assert isinstance(cfg, dict)
+                layer, key = str(cfg["name"]), ""
+            shown = ".".join(part for part in key.split(".") if part and part != "config")
+            if kind is not None and not (shown == "" and not is_layer and layer in flagged):
+                if shown:
+                    found.append(f"{layer or 'model'}: {shown} ({kind})")
+                else:
+                    found.append(f"{layer} ({kind})")
+                    flagged.add(layer)
+            children = [
+                (value, layer, name if is_layer or not key else f"{key}.{name}") for name, value in node.items()
+            ]
+            stack.extend(reversed(children))
+        elif isinstance(node, list):
+            stack.extend(reversed([(value, layer, key) for value in node]))
+    return list(dict.fromkeys(found))
 
 
 @dataclass

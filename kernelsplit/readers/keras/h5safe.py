@@ -100,7 +100,7 @@ def read_dataset(dataset: h5py.Dataset, where: str) -> tuple[np.ndarray, str, np
         if dataset.external:
             raise UnsafeFileError(f"external-storage dataset at {where} (refused: data lives outside the file)")
         declared = int(np.prod(dataset.shape, dtype=np.float64)) * dataset.dtype.itemsize
-        charge(declared, where, dataset.file.id.get_filesize)
+        charge(declared, where, dataset.file.id.get_filesize, identity=hash(dataset.id))
         values = dataset[()]
     except (OSError, RuntimeError, ValueError, TypeError) as exc:
         raise CorruptFileError(f"cannot read dataset {where}: {exc}") from None

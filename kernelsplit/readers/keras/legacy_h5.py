@@ -8,12 +8,14 @@ docs/formats.md, "Legacy HDF5").
 
 from __future__ import annotations
 
+from collections import Counter
+
 import h5py
 
-from ...errors import CorruptFileError, IncompleteError
+from ...errors import AmbiguousFileError, CorruptFileError, IncompleteError, TooLargeError
 from ...model import ArtifactFormat, Binding
 from ..base import ContainerKind, Probe, Reader, ReadResult, StoredTensor, WeightGroup, load_json
-from .config_walk import LayerConfig, Owner, executable_layers, legacy_weight_order, walk_layer
+from .config_walk import MAX_LAYERS, LayerConfig, Owner, executable_layers, legacy_weight_order, walk_layer
 from .h5safe import child, read_tensors, str_attr, str_list_attr
 
 #: Top-level members that make an HDF5 file a Keras 3 v3 weight store instead.
@@ -76,6 +78,11 @@ def _read_legacy(h5: h5py.File, full_model: bool) -> ReadResult:
     fmt = ArtifactFormat.H5_FULL if full_model else ArtifactFormat.H5_WEIGHTS
     result = ReadResult(format=fmt, groups=[], keras_version=keras_version, backend=backend)
     layer_names = str_list_attr(weights_root, "layer_names") or []
+    if len(layer_names) > MAX_LAYERS:
+        raise TooLargeError(f"layer_names lists {len(layer_names)} layers, more than the {MAX_LAYERS} read")
+    if len(set(layer_names)) != len(layer_names):
+        twice = next(name for name, count in Counter(layer_names).items() if count > 1)
+        raise AmbiguousFileError(f"layer_names lists {twice!r} more than once: which group holds which layer?")
     model = LayerConfig.from_entry(config) if config is not None else None
     if model is not None and model.sublayers is not None:
         result.executable_layers = executable_layers(config)

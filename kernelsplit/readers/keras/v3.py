@@ -57,6 +57,8 @@ _ZIP_BOMB_BYTES = 64 << 20
 #: A .keras holds three files and an assets folder; a million members is not a model.
 MAX_ZIP_MEMBERS = 10_000
 _ALT_LAYERS = "_layer_checkpoint_dependencies"
+#: Groups tried per layer when binding by saving order (docs/formats.md, "tf-keras 2.12–2.14 store names").
+_MAX_ORDER_TRIES = 64
 _NPZ_MESSAGE = "weights are model.weights.npz: reading them needs pickle, which can run code"
 
 
@@ -330,11 +332,18 @@ class StoreNamer:
         return names
 
     def _by_order(self, sub: LayerConfig, base: tuple[str, ...], free: set[str]) -> str | None:
-        """The first unclaimed group of the layer's class whose cells' shapes fit the config."""
+        """The first unclaimed group of the layer's class whose cells' shapes fit the config.
+
+        At most :data:`_MAX_ORDER_TRIES` groups are tried per layer, so a file with thousands of
+        unmatched groups costs linear work, not layers × groups.
+        """
         stem = snake_case(sub.class_name)
-        for group in sorted((g for g in free if _of_class(g, stem)), key=lambda g: _suffix(g, stem)):
-            cells = [owner.cell for owner in walk_layer(sub, "", "") if owner.cell is not None]
-            if cells and all(self._fits(cell, (*base, group)) for cell in cells):
+        cells = [owner.cell for owner in walk_layer(sub, "", "") if owner.cell is not None]
+        if not cells:
+            return None
+        candidates = sorted((g for g in free if _of_class(g, stem)), key=lambda g: _suffix(g, stem))
+        for group in candidates[:_MAX_ORDER_TRIES]:
+            if all(self._fits(cell, (*base, group)) for cell in cells):
                 return group
         return None
 
@@ -352,7 +361,9 @@ class StoreNamer:
         return not isinstance(units, int) or shape[-2] == units
 
     def why_missing(self, name: str, v3_path: str | None) -> str:
-        looked = next((text for key, text in self._looked.items() if name == key or name.startswith(key + "/")), None)
+        parts = name.split("/")
+        prefixes = ("/".join(parts[:k]) for k in range(1, len(parts) + 1))  # the layer, then its owners
+        looked = next((self._looked[key] for key in prefixes if key in self._looked), None)
         if looked is None and v3_path is not None:
             looked = f"no tensors at {self.store.where(tuple(v3_path.split('/')))}"
         return f"layer {name}: {looked or 'not stored'}"

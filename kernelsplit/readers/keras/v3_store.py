@@ -27,6 +27,7 @@ class V3Store:
         self.windows = any("\\" in key for key in keys)
         self._objects: set[tuple[str, ...]] = set()
         self._data: list[tuple[str, ...]] | None = None
+        self._prefixes: set[tuple[str, ...]] | None = None
         if self.windows:
             self._objects = {tuple(key.split("\\")) for key in keys if key != VARS}
 
@@ -59,8 +60,9 @@ class V3Store:
 
     def holds_data(self, comps: tuple[str, ...]) -> bool:
         """Whether the object or anything below it stored a dataset (``layer.weights`` was not empty)."""
-        depth = len(comps)
-        return any(path[:depth] == comps for path in self.data_objects())
+        if self._prefixes is None:  # every prefix of every data object, once: a lookup, not a scan
+            self._prefixes = {path[:depth] for path in self.data_objects() for depth in range(len(path) + 1)}
+        return comps in self._prefixes
 
     def data_objects(self) -> list[tuple[str, ...]]:
         """Every object whose ``vars`` holds datasets, in path order (computed once).
