@@ -19,7 +19,14 @@ def error_line(error: KernelsplitError) -> str:
     """``kernelsplit: error: PATH: reason``: the only place that format is built. Paths and reasons
     carry text from files, so they are escaped (render/safe.py): always one line, no control codes."""
     where = f"{error.path}: " if error.path else ""
-    return terminal_text(f"kernelsplit: error: {where}{error.message}")
+    return terminal_text(f"kernelsplit: error: {where}{_bounded(error.message)}")
+
+
+def _bounded(message: str, limit: int = 2000) -> str:
+    """A reason quoting file text (a 70,000-character name) stays a line a log can show."""
+    if len(message) <= limit:
+        return message
+    return f"{message[:limit]}… ({len(message) - limit} more characters)"
 
 
 def report_error(error: KernelsplitError) -> None:

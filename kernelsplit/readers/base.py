@@ -203,6 +203,14 @@ class Probe:
         """For a folder: does it hold a regular file ``name``?"""
         return self.kind == ContainerKind.DIRECTORY and (self.path / name).is_file()
 
+    def has_entry(self, name: str) -> bool:
+        """For a folder: does it hold ``name`` as anything but a folder (a FIFO posing as a member is
+        then refused by name when read, instead of the folder being walked past)?"""
+        if self.kind != ContainerKind.DIRECTORY:
+            return False
+        target = self.path / name
+        return os.path.lexists(target) and not target.is_dir()
+
     def hdf5(self) -> h5py.File:
         """The HDF5 file, opened read-only once (refusing links and virtual data: h5safe)."""
         if self._hdf5 is None:
@@ -277,6 +285,12 @@ def read_member(path: Path, what: str, limit: int) -> bytes:
         raise TooLargeError(f"{what} is {size} bytes, more than the {limit >> 20} MiB kernelsplit reads")
     with path.open("rb") as handle:
         return handle.read(limit + 1)[:limit]
+
+
+def listing(items: list[str], limit: int = 10) -> str:
+    """``a; b; c`` for an error message, at most ``limit`` items (a file may name thousands)."""
+    shown = "; ".join(items[:limit])
+    return shown + (f"; and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def short_reason(exc: BaseException) -> str:

@@ -14,7 +14,7 @@ import h5py
 
 from ...errors import AmbiguousFileError, CorruptFileError, IncompleteError, TooLargeError
 from ...model import ArtifactFormat, Binding
-from ..base import ContainerKind, Probe, Reader, ReadResult, StoredTensor, WeightGroup, load_json
+from ..base import ContainerKind, Probe, Reader, ReadResult, StoredTensor, WeightGroup, listing, load_json
 from .config_walk import MAX_LAYERS, LayerConfig, Owner, executable_layers, legacy_weight_order, walk_layer
 from .h5safe import child, read_tensors, str_attr, str_list_attr
 
@@ -130,7 +130,7 @@ def _bind_with_config(weights_root: h5py.Group, prefix: str, model: LayerConfig,
         else:
             result.groups.extend(described)
     if missing:
-        raise IncompleteError("the config names recurrent layers whose weights are not stored: " + "; ".join(missing))
+        raise IncompleteError("the config names recurrent layers whose weights are not stored: " + listing(missing))
 
 
 def _distribute(owners: list[Owner], tensors: list[StoredTensor], where: str) -> list[WeightGroup] | None:

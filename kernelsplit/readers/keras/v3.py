@@ -37,6 +37,7 @@ from ..base import (
     WeightGroup,
     allocated_bytes,
     budget_for,
+    listing,
     load_json,
     read_member,
     require_regular,
@@ -112,7 +113,7 @@ class KerasDirReader(Reader):
     name = ArtifactFormat.KERAS_DIR
 
     def matches(self, probe: Probe) -> bool:
-        return probe.has_file("config.json") and probe.has_file("metadata.json")
+        return probe.has_entry("config.json") and probe.has_entry("metadata.json")
 
     def read(self, probe: Probe) -> ReadResult:
         path = probe.path
@@ -262,7 +263,7 @@ def _read_v3(source: Any, config: Any, metadata: Any, fmt: ArtifactFormat) -> Re
             binding = Binding(cell.found_by, store.where(comps))
             result.groups.append(WeightGroup(cell.name, tensors, cell.description, cell.direction, binding=binding))
     if missing:
-        raise IncompleteError("the config names recurrent layers whose weights are not stored: " + "; ".join(missing))
+        raise IncompleteError("the config names recurrent layers whose weights are not stored: " + listing(missing))
     return result
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from ...errors import IncompleteError
 from ...maths import Generation
 from ...model import Binding
-from ..base import ReadResult, StoredTensor, WeightGroup
+from ..base import ReadResult, StoredTensor, WeightGroup, listing
 from ..keras.config_walk import CUDNN_LAYERS, RNN_LAYERS, LayerConfig, executable_layers, walk_layer
 from .contents import BundleVariable, SavedModelContents
 
@@ -118,7 +118,7 @@ def _bind_with_metadata(contents: SavedModelContents, result: ReadResult) -> Non
                 " not the cells of a StackedRNNCells)"
             )
         raise IncompleteError(
-            "the config names recurrent layers whose weights are not stored: " + "; ".join(missing) + why
+            "the config names recurrent layers whose weights are not stored: " + listing(missing) + why
         )
 
 
