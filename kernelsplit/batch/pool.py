@@ -1,7 +1,7 @@
 """Run per-file steps in worker processes: a time limit, a memory limit, and crashes kept apart.
 
 Each call names a plain function (``"kernelsplit.batch.steps:inspect_file"``) and its picklable
-arguments. Workers are ``python -m kernelsplit.batch.worker`` processes (not ``multiprocessing``:
+arguments. Workers are ``python -m kernelsplit.batch`` processes (not ``multiprocessing``:
 they need no ``__main__`` guard, work inside daemonic processes such as a batch engine's workers,
 and get a clean environment with one BLAS thread). They are kept between calls and between runs in
 one process, so a batch pays the start-up once.
@@ -134,7 +134,7 @@ class WorkerPool:
     def _spawn(self) -> _Worker:
         debug = bool(os.environ.get("KERNELSPLIT_DEBUG"))
         process = subprocess.Popen(
-            [sys.executable, "-m", "kernelsplit.batch.worker", str(self.max_memory or 0)],
+            [sys.executable, "-m", "kernelsplit.batch", str(self.max_memory or 0)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=None if debug else subprocess.DEVNULL,

@@ -1,6 +1,6 @@
 """A worker process: reads files for the parent, one call at a time, under an address-space limit.
 
-Started by :mod:`kernelsplit.batch.pool` as ``python -m kernelsplit.batch.worker MAX_MEMORY``. It
+Started by :mod:`kernelsplit.batch.pool` as ``python -m kernelsplit.batch MAX_MEMORY``. It
 speaks length-prefixed pickle frames: calls arrive on stdin, answers leave on the original stdout,
 and fd 1 is pointed at ``/dev/null`` first so nothing a library prints can corrupt a frame. Only the
 parent (kernelsplit itself) writes the calls, never a file: pickle is safe here.
@@ -141,7 +141,3 @@ def main(argv: list[str]) -> int:
             write_frame(_out, ("done", False, InternalError(f"internal error: unpicklable answer ({exc})")))
         if not keep:
             return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))
