@@ -328,9 +328,10 @@ def pool_for(limits: Limits) -> WorkerPool:
 
 @atexit.register
 def _close_pools() -> None:
-    """At exit the idle workers get EOF and end on their own; nobody waits for their shutdown."""
+    """At exit the idle workers get EOF and are reaped, so the process's resource usage (what a
+    benchmark or CI reads with ``wait4``) includes theirs."""
     for pool in _POOLS.values():
-        pool.close(wait_for_exit=False)
+        pool.close()
     _POOLS.clear()
 
 
