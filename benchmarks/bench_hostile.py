@@ -49,7 +49,7 @@ def main() -> None:
                 status, seconds, rss, out = run(argv)
                 code = ""
                 if status == 2 and out.strip():
-                    data = json.loads(out.splitlines()[0])
+                    data = json.loads(out if command == "check" else out.splitlines()[0])
                     errors = [data.get("error")] if command == "inspect" else [a["error"] for a in data["artifacts"]]
                     code = next((e["code"] for e in errors if e), "")
                 worst_time, worst_rss = max(worst_time, seconds), max(worst_rss, rss)

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from .pool import Outcome as Outcome
     from .pool import run_calls as run_calls
     from .pool import run_one as run_one
+    from .records import check_records as check_records
+    from .records import inspect_records as inspect_records
     from .steps import check_record as check_record
     from .steps import inspect_record as inspect_record
 
@@ -26,6 +28,8 @@ _LAZY = {
     "Outcome": "pool",
     "run_calls": "pool",
     "run_one": "pool",
+    "inspect_records": "records",
+    "check_records": "records",
     "check_record": "steps",
     "inspect_record": "steps",
 }

@@ -81,3 +81,10 @@ def test_in_process_mode_gives_the_same_output() -> None:
     isolated = CliRunner().invoke(cli, ["inspect", "--format", "jsonl", *PATHS])
     in_process = CliRunner().invoke(cli, ["inspect", "--format", "jsonl", "--jobs", "0", *PATHS])
     assert isolated.stdout == in_process.stdout and isolated.stderr == in_process.stderr
+
+
+def test_isolated_records_match_the_plain_ones() -> None:
+    from kernelsplit.batch import check_records, inspect_records
+
+    assert list(inspect_records(PATHS, jobs=2)) == [kernelsplit.inspect_record(p) for p in PATHS]
+    assert list(check_records(PATHS, jobs=2)) == [kernelsplit.check_record(p) for p in PATHS]
