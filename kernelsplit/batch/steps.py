@@ -56,11 +56,11 @@ def inspect_record(
     limits: run it in an isolated worker (``kernelsplit --jobs``, a batch engine's worker with its
     own limits) when the files are untrusted.
     """
-    from ..render.inspect.json import artifact_dict
+    from ..render.inspect.json import artifact_dict, plain_json
 
     outcome = _open(str(path))
     chosen = Selection(layers, gates, parts).apply(outcome) if isinstance(outcome, Artifact) else []
-    return artifact_dict(outcome, chosen)
+    return plain_json(artifact_dict(outcome, chosen))
 
 
 def inspect_file(
@@ -103,18 +103,21 @@ def check_record(path: str, config: Config | None = None) -> dict[str, Any]:
     from ..check.engine import check_file
     from ..jsonutil import error_object
     from ..render.check.json import finding_dict
+    from ..render.inspect.json import plain_json
 
     result = check_file(str(path), config or Config())
     artifact = result.artifact
     errors = ([result.error] if result.error else []) + result.failures
-    return {
-        "path": str(path),
-        "format": artifact.format if artifact else "unknown",
-        "keras_version": artifact.keras_version if artifact else None,
-        "layers": len(artifact.layers) if artifact else 0,
-        "error": error_object(errors[0]) if errors else None,
-        "findings": [finding_dict(f) for f in result.findings],
-    }
+    return plain_json(
+        {
+            "path": str(path),
+            "format": artifact.format if artifact else "unknown",
+            "keras_version": artifact.keras_version if artifact else None,
+            "layers": len(artifact.layers) if artifact else 0,
+            "error": error_object(errors[0]) if errors else None,
+            "findings": [finding_dict(f) for f in result.findings],
+        }
+    )
 
 
 # ---------------------------------------------------------------------------------------- diff

@@ -128,7 +128,7 @@ def main(argv: list[str]) -> int:
         try:
             cwd, env, name, args = read_frame(calls)
         except EOFError:
-            return 0
+            os._exit(0)  # nothing to clean up: skipping interpreter teardown makes the parent's exit prompt
         _apply_env(env)
         with contextlib.suppress(OSError):
             os.chdir(cwd)
@@ -140,4 +140,4 @@ def main(argv: list[str]) -> int:
 
             write_frame(_out, ("done", False, InternalError(f"internal error: unpicklable answer ({exc})")))
         if not keep:
-            return 0
+            os._exit(0)
