@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from ...analysis.explain import ActivationUse
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+from ..safe import terminal_text
 
 
 def safe(text: object) -> str:
-    """A name from a file, with control characters (terminal escapes, bidi overrides) written as ``\\xNN``."""
-    return _CONTROL.sub(
-        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", str(text)
-    )
+    """A name from a file, with control characters (terminal escapes, bidi overrides) written as
+    ``\\xNN``: the one escaping function of every human output (render/safe.py)."""
+    return terminal_text(text)
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
