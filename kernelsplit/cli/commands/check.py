@@ -155,8 +155,8 @@ def _run(
             if not result.skipped:
                 for error in ([result.error] if result.error else []) + list(result.failures):
                     report_error(error.at(path))
-            if streaming and result.findings:
-                to_stdout(lambda: chosen.write_file(report, result.findings, stream))  # noqa: B023 (called now)
+            if streaming and not result.skipped and result.error is None:
+                to_stdout(lambda: chosen.write_file(report, result, stream))  # noqa: B023 (called now)
         if streaming:
             to_stdout(lambda: chosen.write_end(report, stream))
     if not streaming:

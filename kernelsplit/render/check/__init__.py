@@ -16,8 +16,7 @@ from typing import IO, TYPE_CHECKING, ClassVar
 from .. import load
 
 if TYPE_CHECKING:
-    from ...check.engine import CheckReport
-    from ...check.rules import Finding
+    from ...check.engine import CheckReport, CheckResult
 
 #: format name -> "module:Class" (imported only when used).
 REPORTERS = {
@@ -55,8 +54,8 @@ class CheckReporter:
         """Whether this run prints per file (``--statistics`` needs every file first)."""
         return self.streams and not self.statistics
 
-    def write_file(self, report: CheckReport, findings: list[Finding], stream: IO[str]) -> None:
-        """One file's findings as soon as it is checked (``report``: the run so far)."""
+    def write_file(self, report: CheckReport, result: CheckResult, stream: IO[str]) -> None:
+        """One file's result as soon as it is checked (``report``: the run so far)."""
 
     def write_end(self, report: CheckReport, stream: IO[str]) -> None:
         """What follows the streamed files; for a format that does not stream, the whole report."""

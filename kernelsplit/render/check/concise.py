@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import IO
 
-from ...check.engine import CheckReport
-from ...check.rules import Finding
+from ...check.engine import CheckReport, CheckResult
 from ...discover import skip_summary
 from ..paths import display_path
 from . import CheckReporter, location
@@ -46,8 +45,8 @@ class CheckConciseReporter(CheckReporter):
     name = "concise"
     streams = True
 
-    def write_file(self, report: CheckReport, findings: list[Finding], stream: IO[str]) -> None:
-        lines = finding_lines(replace(report, findings=findings))
+    def write_file(self, report: CheckReport, result: CheckResult, stream: IO[str]) -> None:
+        lines = finding_lines(replace(report, findings=result.findings))
         if lines:
             stream.write("\n".join(lines) + "\n")
             stream.flush()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import IO
 
-from ...check.engine import CheckReport
+from ...check.engine import CheckReport, CheckResult
 from ...check.rules import Finding
 from ...discover import skip_summary
 from ..github import annotation
@@ -19,8 +19,8 @@ class CheckGithubReporter(CheckReporter):
     name = "github"
     streams = True
 
-    def write_file(self, report: CheckReport, findings: list[Finding], stream: IO[str]) -> None:
-        self._findings(findings, stream)
+    def write_file(self, report: CheckReport, result: CheckResult, stream: IO[str]) -> None:
+        self._findings(result.findings, stream)
         stream.flush()
 
     def write_end(self, report: CheckReport, stream: IO[str]) -> None:

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import IO, Any
 
-from ...check.engine import CheckReport, Verdict
-from ...check.rules import Finding
+from ...check.engine import CheckReport, CheckResult, Verdict
 from ...discover import skip_summary
 from ..console import make_console, output_width
 from ..layout import file_text, paragraph, rows, wrap_text
@@ -47,10 +46,17 @@ class CheckTextReporter(CheckReporter):
     name = "text"
     streams = True
 
-    def write_file(self, report: CheckReport, findings: list[Finding], stream: IO[str]) -> None:
+    def write_file(self, report: CheckReport, result: CheckResult, stream: IO[str]) -> None:
+        """The file's findings, or (unless ``--quiet``) a line saying it is clean, so a long run
+        shows every file as it is checked."""
         console = make_console(file=stream)
-        for line in self._findings(replace(report, findings=findings), output_width(stream)):
-            console.print(line, soft_wrap=True)
+        if result.findings:
+            for line in self._findings(replace(report, findings=result.findings), output_width(stream)):
+                console.print(line, soft_wrap=True)
+        elif result.artifact is not None and not self.quiet:  # laid out like a file with findings
+            layers = len(result.artifact.layers)
+            console.print(file_text(display_path(result.path), style="dim"), soft_wrap=True)
+            console.print(f"  ok: {layers} recurrent layer{'s' if layers != 1 else ''}, no findings", style="dim")
 
     def write_end(self, report: CheckReport, stream: IO[str]) -> None:
         if self.quiet:
