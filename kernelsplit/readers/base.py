@@ -136,15 +136,18 @@ def special_kind(mode: int) -> str | None:
 
 def require_regular(path: Path, what: str = "") -> None:
     """Refuse anything but a regular file *before* opening it: opening a FIFO blocks forever, a device
-    never ends. ``what`` names a file inside an artifact (``model.weights.h5``, ``shard x``)."""
+    never ends. ``what`` names a file inside an artifact (``model.weights.h5``, ``shard x``): such a
+    member is ``unsafe`` (the artifact is a model with a trap in it); a path given directly is
+    ``not-a-model`` (``check`` lists it as skipped, saying what it is)."""
     try:
         mode = path.stat().st_mode
     except OSError as exc:
         raise NotFoundError(f"{what + ': ' if what else ''}cannot read: {exc.strerror or exc}") from None
     kind = special_kind(mode)
+    if kind is not None and what:  # inside an artifact: the model is there, its member is a trap
+        raise UnsafeFileError(f"{what} is {kind}, not a regular file (never opened)")
     if kind is not None:
-        inner = f"{what} is " if what else ""
-        raise NotAModelError(f"{inner}{kind}, not a regular file (never opened)")
+        raise NotAModelError(f"{kind}, not a regular file (never opened)")
 
 
 def sniff(path: Path) -> ContainerKind:

@@ -81,7 +81,10 @@ def _problems(hostile: Hostile, tmp: Path) -> list[str]:
         ]
         if others:
             problems.append(f"{label}: stray stderr {others[:2]!r}")
-        if hostile.code is not None:
+        if hostile.check_skips and mode.startswith("check"):
+            if result.exit_code != 0 or errors or "FIFO" not in out:
+                problems.append(f"{label}: exit {result.exit_code}, wanted it listed as skipped: {out[-300:]!r}")
+        elif hostile.code is not None:
             if result.exit_code != 2 or len(errors) != 1 or not errors[0].startswith(f"{PREFIX}{shown}: "):
                 problems.append(f"{label}: exit {result.exit_code}, stderr {err[:300]!r} (wanted one error line)")
             code = _json_code(mode, out)

@@ -52,6 +52,8 @@ class Hostile:
     needle: str | None = None
     #: Seconds of parsing on purpose (megabytes of JSON): run under fewer commands.
     heavy: bool = False
+    #: ``check`` lists it as skipped (not a model: exit 0, the reason in the report) instead of failing.
+    check_skips: bool = False
 
 
 def _rezip(src: Path, dst: Path, replace: dict[str, bytes | None], extra: tuple[tuple[str, bytes], ...] = ()) -> Path:
@@ -113,20 +115,20 @@ def hangs(out: Path) -> list[Hostile]:
     found = []
     fifo = out / "pipe.keras"
     os.mkfifo(fifo)
-    found.append(Hostile("fifo given", "hang", fifo, "not-a-model"))
+    found.append(Hostile("fifo given", "hang", fifo, "not-a-model", needle="FIFO", check_skips=True))
     for member in ("model.weights.h5", "config.json", "metadata.json"):
         folder = out / f"dir_fifo_{member.split('.')[0]}"
         shutil.copytree(KERAS_DIR, folder)
         (folder / member).unlink()
         os.mkfifo(folder / member)
-        found.append(Hostile(f"unzipped .keras, {member} a FIFO", "hang", folder, "not-a-model"))
+        found.append(Hostile(f"unzipped .keras, {member} a FIFO", "hang", folder, "unsafe"))
     shards = out / "shards"
     shards.mkdir()
     shutil.copy(SHARDED, shards / SHARDED.name)
     names = sorted(p.name for p in SHARDED.parent.glob("sharded_*.weights.h5"))
     shutil.copy(SHARDED.parent / names[0], shards / names[0])
     os.mkfifo(shards / names[1])
-    found.append(Hostile("sharded index, a shard a FIFO", "hang", shards / SHARDED.name, "not-a-model"))
+    found.append(Hostile("sharded index, a shard a FIFO", "hang", shards / SHARDED.name, "unsafe"))
     return found
 
 
