@@ -30,6 +30,8 @@ class DiffResult:
     exit_code: int
     #: The files that could not be read (then nothing was compared).
     errors: list[KernelsplitError]
+    #: What ``diff --plot`` said on stderr (the files it wrote), for the parent to say.
+    notes: str = ""
 
 
 @dataclass

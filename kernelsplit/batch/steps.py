@@ -14,6 +14,7 @@ They run in a worker (``batch/pool.py``) or, with ``--jobs 0``, in the calling p
 
 from __future__ import annotations
 
+import contextlib
 import io
 from typing import TYPE_CHECKING, Any
 
@@ -139,15 +140,19 @@ def diff_files(old: str, new: str, fmt: str, options: dict[str, Any], tty: bool 
     report = diff_artifacts(artifacts[0], artifacts[1], max_drift=options.get("max_drift"))
     report.exit_zero = bool(options.get("exit_zero"))
     plot_to = options.get("plot_to")
+    notes = ""
     if plot_to is not None:  # diff --plot draws from the arrays, so here (a usage error comes first)
         from ..render.plot.diffplot import changed_layers, plot_diff
         from ..render.plot.output import resolve_target
 
         target = resolve_target(plot_to, plot_to, None)
-        plot_diff(report, changed_layers(report, target), target)
+        changed = changed_layers(report, target)
+        with contextlib.redirect_stderr(io.StringIO()) as said:  # the files written, for the parent's stderr
+            plot_diff(report, changed, target)
+        notes = said.getvalue()
     capture = _Capture(tty)
     reporter(fmt, quiet=bool(options.get("quiet"))).write(report, capture)
-    return DiffResult(capture.getvalue(), int(report.exit_code), [])
+    return DiffResult(capture.getvalue(), int(report.exit_code), [], notes)
 
 
 # -------------------------------------------------------------------------------------- export

@@ -95,4 +95,6 @@ def command(
     if result.errors:
         return ExitCode.ERROR
     emit_text(result.text, output, markdown_summary=output_format == "markdown")
+    if result.notes:
+        sys.stderr.write(result.notes)
     return ExitCode(result.exit_code)
