@@ -94,32 +94,32 @@ def artifact_dict(
 
 
 class InspectJsonReporter(InspectReporter):
-    """Keeps each artifact as its (small) dict, not its arrays, until the one document is written."""
+    """Keeps each artifact as its compact JSON text (never its arrays) until the one document is
+    written; a worker's digest is that text, so no process encodes a record twice."""
 
     name = "json"
 
     def __init__(self, file: IO[str] | None = None, *, wide: bool = False) -> None:
         super().__init__(file, wide=wide)
-        self.artifacts: list[dict[str, Any]] = []
+        self.artifacts: list[str] = []
 
     def add(self, artifact: Artifact | Failure, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> None:
-        self.add_digest(artifact_dict(artifact, selected))
+        self.add_digest(self.digest(artifact, selected))
 
     def digest(self, artifact: Artifact | Failure, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> Any:
-        return plain_json(artifact_dict(artifact, selected))
+        return dumps_compact(artifact_dict(artifact, selected))
 
     def add_digest(self, digest: Any) -> None:
         self.artifacts.append(digest)
 
     def finish(self, skipped: list[Skipped] | None = None, error: KernelsplitError | None = None) -> None:
-        document = {
-            "schema": SCHEMA,
-            "kernelsplit_version": __version__,
-            "artifacts": self.artifacts,
+        rest = {
             "skipped": [{"path": s.path, "kind": s.kind, "reason": s.reason} for s in skipped or []],
             "error": error_object(error) if error is not None else None,
         }
-        (self.file or sys.stdout).write(dumps_compact(document) + "\n")
+        head = dumps_compact({"schema": SCHEMA, "kernelsplit_version": __version__})[:-1]
+        tail = dumps_compact(rest)[1:]
+        (self.file or sys.stdout).write(f'{head},"artifacts":[{",".join(self.artifacts)}],{tail}\n')
 
 
 class InspectJsonlReporter(InspectReporter):
@@ -129,12 +129,12 @@ class InspectJsonlReporter(InspectReporter):
     name = "jsonl"
 
     def add(self, artifact: Artifact | Failure, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> None:
-        self.add_digest(artifact_dict(artifact, selected))
+        self.add_digest(self.digest(artifact, selected))
 
     def digest(self, artifact: Artifact | Failure, selected: list[tuple[RecurrentLayer, list[GateTensor]]]) -> Any:
-        return plain_json(artifact_dict(artifact, selected))
+        return dumps_compact(artifact_dict(artifact, selected))
 
     def add_digest(self, digest: Any) -> None:
         stream = self.file or sys.stdout
-        stream.write(dumps_compact(digest) + "\n")
+        stream.write(digest + "\n")
         stream.flush()
