@@ -18,11 +18,20 @@ from .readers import read
 
 
 def open_artifact(path: str | os.PathLike[str]) -> Artifact:
-    """Read ``path`` and split every recurrent cell. Raises KernelsplitError subclasses naming ``path``."""
+    """Read ``path``, split every recurrent cell and take every block's digest and statistics.
+
+    The digests and statistics come from one streaming pass over each stored tensor, here, so a
+    file that cannot be read fails now, not in the middle of a report; the arrays themselves are
+    read again only when asked for (``GateTensor.array``). Raises KernelsplitError subclasses
+    naming ``path``.
+    """
     try:
         result = read(path)
         writer = writer_of(result.format, result.keras_version, result.written_by)
         layers = [split(spec) for group in result.groups for spec in classify(group, result.format, writer)]
+        for layer in layers:
+            for tensor in layer.tensors:
+                tensor.block.summary()  # the pass runs once per stored tensor, for all its blocks
     except KernelsplitError as exc:
         raise exc.at(str(path)) from None
     return Artifact(

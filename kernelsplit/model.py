@@ -1,7 +1,7 @@
 """The one typed model every reader's output becomes and every renderer, exporter and rule consumes.
 
 Artifact -> RecurrentLayer (one per cell and per Bidirectional direction) -> GateTensor (one per
-(part, gate) block). Arrays are numpy views into the stored tensor, in the stored dtype, never
+(part, gate) block). Arrays are read on demand from the stored tensor, in the stored dtype, never
 re-computed, so a block's sha256 identifies the stored bytes. A layer also carries its maths
 (:class:`CellMaths`): what it computes, and where each fact came from.
 """
@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import asdict, dataclass, field
-from functools import cached_property
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import numpy as np
@@ -21,6 +20,8 @@ from .equations import Convolution
 from .errors import KernelsplitError, UnknownBlockError
 from .layouts import CELL_LAYOUTS, CellLayout
 from .maths import Writer, resolve
+from .tensordata import Block
+from .tensordata import TensorStats as TensorStats  # part of the model's vocabulary
 
 if TYPE_CHECKING:
     from .forward import ForwardResult
@@ -100,9 +101,6 @@ class Origin(StrEnum):
 
 T = TypeVar("T")
 
-#: float64 weights near 1e200 would overflow sums of squares: statistics rescale above this.
-_RESCALE_ABOVE = 1e100
-
 
 @dataclass(frozen=True)
 class Fact(Generic[T]):
@@ -167,66 +165,6 @@ class CellMaths:
         return out
 
 
-@dataclass(frozen=True)
-class TensorStats:
-    """Statistics of one block over its finite values; NaN and Inf are counted, not propagated.
-
-    ``min`` ... ``l2`` are None when the block holds no finite value; ``zeros`` is the share of
-    exact zeros among all values.
-    """
-
-    min: float | None
-    max: float | None
-    mean: float | None
-    std: float | None
-    abs_max: float | None
-    l2: float | None
-    zeros: float
-    nan: int
-    inf: int
-
-    def as_dict(self) -> dict[str, float | int | None]:
-        return asdict(self)
-
-    @classmethod
-    def of(cls, array: np.ndarray) -> TensorStats:
-        """min/max/mean/std/abs_max/l2 over the finite values; ``zeros`` is the share of exact zeros.
-
-        NaN and Inf are counted, not propagated, so one bad weight does not hide the rest. numpy's
-        warnings for them (a signalling NaN's cast, float64 extremes) are expected: silenced.
-        """
-        with np.errstate(all="ignore"):
-            return cls._of(array)
-
-    @classmethod
-    def _of(cls, array: np.ndarray) -> TensorStats:
-        values = np.asarray(array, dtype=np.float64).reshape(-1)
-        size = values.size
-        finite_mask = np.isfinite(values)
-        nan = int(np.isnan(values).sum())
-        inf = int(size - nan - int(finite_mask.sum()))
-        finite = values if nan == 0 and inf == 0 else values[finite_mask]
-        if finite.size == 0:
-            return cls(None, None, None, None, None, None, zeros=0.0, nan=nan, inf=inf)
-        low = float(finite.min())
-        high = float(finite.max())
-        abs_max = max(abs(low), abs(high))
-        # float64 weights near 1e200 would overflow sums of squares: compute on a rescaled copy.
-        scale = abs_max if abs_max > _RESCALE_ABOVE else 1.0
-        scaled = finite / scale if scale != 1.0 else finite
-        return cls(
-            min=low,
-            max=high,
-            mean=float(scaled.mean()) * scale,
-            std=float(scaled.std()) * scale,
-            abs_max=abs_max,
-            l2=float(np.sqrt(np.dot(scaled, scaled))) * scale,
-            zeros=float(np.count_nonzero(finite == 0.0)) / size,
-            nan=nan,
-            inf=inf,
-        )
-
-
 def array_sha256(array: np.ndarray) -> str:
     """Digest of the bytes in the stored dtype, C order, little-endian: no arithmetic on values."""
     contiguous = np.ascontiguousarray(array)
@@ -234,13 +172,17 @@ def array_sha256(array: np.ndarray) -> str:
     return hashlib.sha256(little.tobytes()).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class GateTensor:
-    """One gate block of one part, e.g. the forget-gate slice of the input kernel."""
+    """One gate block of one part, e.g. the forget-gate slice of the input kernel.
+
+    The numbers are read from the file when asked for (``array``, lazily, not kept: see
+    docs/architecture.md, "Big models"); ``sha256`` and ``stats`` come from the one streaming pass
+    over the stored tensor, computed once for all its blocks.
+    """
 
     part: Part
     gate: str
-    array: np.ndarray
     #: The stored tensor the block comes from, e.g. ``model_weights/lstm/lstm/lstm_cell/kernel:0``.
     stored_path: str
     #: The block's slice of it, e.g. ``[:, 8:16]``; empty when the block is a whole stored tensor
@@ -249,30 +191,42 @@ class GateTensor:
     selection: str
     #: The stored dtype name (``bfloat16`` is decoded to float32 values for arithmetic).
     dtype: str
-    #: The stored words when ``array`` had to be decoded (bfloat16), so digests stay byte-exact.
-    raw: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: Where the numbers come from: the block of its stored tensor, read on demand.
+    block: Block = field(repr=False)
+
+    @property
+    def array(self) -> np.ndarray:
+        """The block's values (read-only; bfloat16 decoded to float32), read from the file now
+        unless the array handed out last is still held somewhere."""
+        return self.block.values()
+
+    @property
+    def raw(self) -> np.ndarray | None:
+        """The stored words when ``array`` had to be decoded (bfloat16), so digests stay byte-exact."""
+        return self.block.words() if self.dtype == "bfloat16" else None
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(int(n) for n in self.array.shape)
+        return self.block.shape
 
     @property
     def source(self) -> str:
         """Where the block lives in the file: ``stored_path`` + ``selection``."""
         return self.stored_path + self.selection
 
-    @cached_property
+    @property
     def sha256(self) -> str:
-        return array_sha256(self.stored_bytes_array)
+        """Digest of the block's stored bytes (stored dtype, C order, little-endian)."""
+        return self.block.summary().sha256
 
     @property
     def stored_bytes_array(self) -> np.ndarray:
         """The array whose bytes are the stored ones (bfloat16 keeps its raw 16-bit words)."""
-        return self.raw if self.raw is not None else self.array
+        return self.block.words()
 
-    @cached_property
+    @property
     def stats(self) -> TensorStats:
-        return TensorStats.of(self.array)
+        return self.block.summary().stats
 
 
 @dataclass(frozen=True)

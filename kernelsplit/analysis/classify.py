@@ -266,7 +266,7 @@ def _fused_layout(
         raise CorruptFileError(
             f"layer {name}: kernel {kernel.source} has shape {kernel.shape}, not (..., input, gates*units)"
         )
-    if kernel.array.size == 0:
+    if kernel.size == 0:
         raise CorruptFileError(f"layer {name}: kernel {kernel.source} is empty {kernel.shape}")
     if kernel.shape[-1] != recurrent.shape[-1] or kernel.ndim != recurrent.ndim:
         raise CorruptFileError(

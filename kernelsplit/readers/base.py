@@ -8,6 +8,7 @@ classification step in ``analysis/classify.py``. See docs/architecture.md.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,31 +23,79 @@ import numpy as np
 from ..errors import CorruptFileError, NotAModelError, NotFoundError, UnsafeFileError
 from ..maths import Generation
 from ..model import ArtifactFormat, Binding
+from ..tensordata import ArrayData, TensorData, decode, grid
 
 if TYPE_CHECKING:
     import h5py
 
 
-@dataclass
 class StoredTensor:
-    """One tensor as stored in the file."""
+    """One tensor as stored in the file, its numbers read on demand through ``data``.
 
-    array: np.ndarray
-    #: Path of the tensor inside the file (dataset path, zip member + dataset, checkpoint key).
-    source: str
-    #: Stored dtype name; ``bfloat16`` arrays are decoded to float32 with the words in ``raw``.
-    dtype: str
-    raw: np.ndarray | None = None
-    #: The name Keras gave the weight (hint only: names are not reliable).
-    name: str = ""
+    Readers of files pass ``data`` (:class:`~kernelsplit.tensordata.TensorData`, e.g. an HDF5
+    dataset that is read only when the streaming pass or a consumer needs it); tensors already in
+    memory pass ``array`` (and, for bfloat16, the stored words as ``raw``).
+    """
+
+    def __init__(
+        self,
+        array: np.ndarray | None = None,
+        source: str = "",
+        dtype: str = "",
+        raw: np.ndarray | None = None,
+        name: str = "",
+        *,
+        data: TensorData | None = None,
+    ) -> None:
+        if data is None:
+            if array is None and raw is None:
+                raise ValueError("StoredTensor needs an array or data")
+            data = ArrayData(raw if raw is not None else _bfloat16_words(array, dtype))
+        self.data = data
+        #: Path of the tensor inside the file (dataset path, zip member + dataset, checkpoint key).
+        self.source = source
+        #: Stored dtype name; ``bfloat16`` words are decoded to float32 values.
+        self.dtype = dtype or str(data.dtype)
+        #: The name Keras gave the weight (hint only: names are not reliable).
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"StoredTensor({self.source!r}, {self.dtype}, shape={self.shape})"
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(int(n) for n in self.array.shape)
+        return tuple(int(n) for n in self.data.shape)
 
     @property
     def ndim(self) -> int:
-        return int(self.array.ndim)
+        return len(self.data.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def array(self) -> np.ndarray:
+        """The whole tensor's values, read now (bfloat16 decoded to float32)."""
+        return decode(self._words(), self.dtype)
+
+    @property
+    def raw(self) -> np.ndarray | None:
+        """The stored words of a bfloat16 tensor, read now; None for other dtypes."""
+        return self._words() if self.dtype == "bfloat16" else None
+
+    def _words(self) -> np.ndarray:
+        rows, cols = grid(self.shape)
+        return self.data.read((0, rows, 0, cols)).reshape(self.shape)
+
+
+def _bfloat16_words(array: np.ndarray | None, dtype: str) -> np.ndarray:
+    """In-memory values of a tensor; bfloat16 values given as float32 become their stored words."""
+    values = np.asarray(array)
+    if dtype == "bfloat16" and values.dtype != np.uint16:
+        words: np.ndarray = (np.ascontiguousarray(values, dtype="<f4").view("<u4") >> np.uint32(16)).astype("<u2")
+        return words
+    return values
 
 
 @dataclass(frozen=True)

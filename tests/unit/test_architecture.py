@@ -7,7 +7,18 @@ import ast
 from support.paths import REPO
 
 PACKAGE = REPO / "kernelsplit"
-FOUNDATION = {"errors", "exitcodes", "layouts", "maths", "equations", "forward", "jsonutil", "_compat", "_version"}
+FOUNDATION = {
+    "errors",
+    "exitcodes",
+    "layouts",
+    "maths",
+    "equations",
+    "forward",
+    "jsonutil",
+    "_compat",
+    "_version",
+    "tensordata",
+}
 #: room -> rooms it may import (besides itself and the foundation).
 ALLOWED = {
     "model": set(),

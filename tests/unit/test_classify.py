@@ -44,7 +44,9 @@ def test_keras1_per_gate_arrays_are_reordered_to_i_f_c_o() -> None:
     assert (spec.storage, spec.bias) == (Storage.KERAS1, BiasLayout.PER_GATE)
     layer = split(spec)
     for gate in "ifco":
-        assert layer.tensor("kernel", gate).array is next(t.array for t in stored if t.name == f"lstm_1_W_{gate}")
+        block = layer.tensor("kernel", gate)
+        assert block.stored_path == f"lstm_1_W_{gate}" and block.selection == ""  # the whole stored array
+        assert np.array_equal(block.array, next(t.array for t in stored if t.name == f"lstm_1_W_{gate}"))
     assert [t.gate for t in layer.tensors if t.part == "kernel"] == ["i", "f", "c", "o"]
 
 

@@ -7,19 +7,28 @@ disk nor allocate memory out of proportion to its own size.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 
 from ...errors import CorruptFileError, UnsafeFileError
+from ...tensordata import ArrayData, TensorData
 from ..base import StoredTensor, charge, short_reason
+from .h5data import H5Data, H5Source
 
 
-def open_file(source: Any, what: str = "") -> h5py.File:
-    """Open HDF5 read-only; ``what`` names an inner file (a zip member, a shard) in errors."""
+def open_file(source: Path | H5Source, what: str = "") -> h5py.File:
+    """Open HDF5 read-only; ``what`` names an inner file (a zip member, a shard) in errors.
+
+    Datasets read through the handle stay readable after it is closed: they reopen their
+    :class:`~kernelsplit.readers.keras.h5data.H5Source` on demand.
+    """
     try:
-        return h5py.File(source, "r")
+        if not isinstance(source, H5Source):
+            source = H5Source(Path(source), what=what)
+        return source.open()
     except (OSError, ValueError) as exc:
         inner = f" in {what}" if what else ""
         raise CorruptFileError(f"truncated or corrupt HDF5{inner} ({short_reason(exc)})") from None
@@ -88,11 +97,13 @@ def child(group: h5py.Group, name: str, where: str) -> h5py.Group | h5py.Dataset
     return current
 
 
-def read_dataset(dataset: h5py.Dataset, where: str) -> tuple[np.ndarray, str, np.ndarray | None]:
-    """Read a weight dataset: ``(values, stored dtype name, raw words or None)``.
+def read_dataset(dataset: h5py.Dataset, where: str) -> tuple[TensorData, str]:
+    """A weight dataset, to be read on demand: ``(data, stored dtype name)``.
 
-    bfloat16 (Keras 3 stores it as opaque ``|V2`` with ``attrs['dtype'] = 'bfloat16'``) is decoded
-    to float32 values; the raw 16-bit words are returned too so digests stay byte-exact.
+    Nothing is read yet: the shape and type are checked and the declared bytes charged to the
+    artifact's shape-bomb budget. bfloat16 (Keras 3 stores it as opaque ``|V2`` with
+    ``attrs['dtype'] = 'bfloat16'``) is read as its raw 16-bit words and decoded to float32 values,
+    so digests stay byte-exact.
     """
     try:
         if dataset.is_virtual:
@@ -101,21 +112,22 @@ def read_dataset(dataset: h5py.Dataset, where: str) -> tuple[np.ndarray, str, np
             raise UnsafeFileError(f"external-storage dataset at {where} (refused: data lives outside the file)")
         declared = int(np.prod(dataset.shape, dtype=np.float64)) * dataset.dtype.itemsize
         charge(declared, where, dataset.file.id.get_filesize, identity=hash(dataset.id))
-        values = dataset[()]
+        stored = dataset.dtype
+        stored_dtype = str_attr(dataset, "dtype") if "dtype" in dataset.attrs else None
+        if stored.kind == "V" and stored.itemsize == 2 and stored_dtype == "bfloat16":
+            words, name = np.dtype("<u2"), "bfloat16"
+        elif stored.kind not in "fiu":
+            raise CorruptFileError(f"dataset {where} has non-numeric dtype {stored}")
+        else:
+            words = stored.newbyteorder("<") if stored.byteorder == ">" else stored
+            name = str(words)
+        source = H5Source.of(dataset.file)
+        if source is None:  # a handle opened elsewhere: read it now
+            values = np.asarray(dataset[()])
+            return ArrayData(values.view(words) if stored.kind == "V" else values), name
+        return H5Data(source, dataset, where, words), name
     except (OSError, RuntimeError, ValueError, TypeError) as exc:
         raise CorruptFileError(f"cannot read dataset {where}: {exc}") from None
-    if not isinstance(values, np.ndarray):
-        values = np.asarray(values)
-    stored_dtype = str_attr(dataset, "dtype") if "dtype" in dataset.attrs else None
-    if values.dtype.kind == "V" and values.dtype.itemsize == 2 and stored_dtype == "bfloat16":
-        raw = values.view(np.uint16)
-        decoded = (raw.astype(np.uint32) << 16).view(np.float32)
-        return decoded, "bfloat16", raw
-    if values.dtype.kind not in "fiu":
-        raise CorruptFileError(f"dataset {where} has non-numeric dtype {values.dtype}")
-    if values.dtype.byteorder == ">":
-        values = values.astype(values.dtype.newbyteorder("<"))
-    return values, str(values.dtype), None
 
 
 def read_tensors(group: h5py.Group, names: list[str], where: str) -> list[StoredTensor]:
@@ -126,6 +138,6 @@ def read_tensors(group: h5py.Group, names: list[str], where: str) -> list[Stored
         dataset = child(group, name, path)
         if not isinstance(dataset, h5py.Dataset):
             raise CorruptFileError(f"{path} is missing or not a dataset")
-        values, dtype, raw = read_dataset(dataset, path)
-        tensors.append(StoredTensor(values, path, dtype, raw, name=name))
+        data, dtype = read_dataset(dataset, path)
+        tensors.append(StoredTensor(source=path, dtype=dtype, name=name, data=data))
     return tensors

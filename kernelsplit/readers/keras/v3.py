@@ -11,6 +11,7 @@ are not found is an ``incomplete`` error, never a silent omission. Without a con
 from __future__ import annotations
 
 import io
+import struct
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from ...errors import (
     NotAModelError,
     TooLargeError,
     UnsafeFileError,
+    UnsupportedError,
 )
 from ...model import ArtifactFormat, Binding
 from ..base import (
@@ -44,6 +46,7 @@ from ..base import (
     short_reason,
 )
 from .config_walk import Cell, LayerConfig, executable_layers, holds_cells, snake_case, walk_container, walk_layer
+from .h5data import H5Source
 from .h5safe import open_file, read_tensors
 from .v3_store import V3Store
 
@@ -101,7 +104,7 @@ class KerasZipReader(Reader):
                 if WEIGHTS_NPZ in names:
                     raise UnsafeFileError(f"{_NPZ_MESSAGE}; re-save with the default .h5 weights")
                 raise CorruptFileError(f".keras archive has no {WEIGHTS_H5}")
-            weights = io.BytesIO(_zip_member(archive, WEIGHTS_H5, budget))
+            weights = _weights_source(archive, probe.path, budget)
         result = _read_v3(weights, config, metadata, ArtifactFormat.KERAS_ZIP)
         result.executable_layers += code
         return result
@@ -169,17 +172,64 @@ def _zip_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
     """
     import zipfile
 
-    info = archive.getinfo(name)
-    ratio_bomb = info.file_size > _ZIP_BOMB_BYTES and info.file_size > _ZIP_BOMB_RATIO * max(info.compress_size, 1)
-    if ratio_bomb or info.file_size > limit:
-        raise UnsafeFileError(
-            f"zip member {name} declares {info.file_size} bytes from {info.compress_size} stored, "
-            f"more than the {limit} this archive's size allows (zip bomb)"
-        )
+    _check_member(archive.getinfo(name), limit)
     try:
         return archive.read(name)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
         raise CorruptFileError(f"cannot read {name} from the archive: {short_reason(exc)}") from None
+
+
+def _check_member(info: zipfile.ZipInfo, limit: int) -> None:
+    """Refuse a member declaring more than ``limit`` bytes, or a bomb's inflation ratio."""
+    ratio_bomb = info.file_size > _ZIP_BOMB_BYTES and info.file_size > _ZIP_BOMB_RATIO * max(info.compress_size, 1)
+    if ratio_bomb or info.file_size > limit:
+        raise UnsafeFileError(
+            f"zip member {info.filename} declares {info.file_size} bytes from {info.compress_size} stored, "
+            f"more than the {limit} this archive's size allows (zip bomb)"
+        )
+
+
+#: Bytes of a zip local file header before its name and extra field (APPNOTE 4.3.7).
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
+
+
+def _weights_source(archive: zipfile.ZipFile, path: Path, limit: int) -> H5Source:
+    """``model.weights.h5`` where it lies: a STORED member is read in place (a window of the
+    archive, never copied; its CRC is not verified, as Keras's own seeking reader does not); a
+    compressed one is inflated in 1 MiB pieces into an anonymous temporary file, CRC-checked
+    (memory stays bounded; disk use is its declared size, at most ``limit``)."""
+    import shutil
+    import tempfile
+    import zipfile
+
+    info = archive.getinfo(WEIGHTS_H5)
+    _check_member(info, limit)
+    if info.flag_bits & 0x1:
+        raise UnsupportedError(f"{WEIGHTS_H5} is encrypted in the archive")
+    if info.compress_type == zipfile.ZIP_STORED:
+        with path.open("rb") as handle:
+            handle.seek(info.header_offset)
+            header = handle.read(_LOCAL_HEADER.size)
+            end = handle.seek(0, io.SEEK_END)
+        if len(header) != _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+            raise CorruptFileError(f"the archive's local header of {WEIGHTS_H5} is missing or damaged")
+        fields = _LOCAL_HEADER.unpack(header)
+        start = info.header_offset + _LOCAL_HEADER.size + fields[-2] + fields[-1]
+        if start + info.file_size > end or info.compress_size != info.file_size:
+            raise CorruptFileError(f"{WEIGHTS_H5} runs past the end of the archive (truncated zip)")
+        return H5Source(path, base=start, size=info.file_size, what=WEIGHTS_H5)
+    spool = tempfile.TemporaryFile(prefix="kernelsplit-")  # noqa: SIM115 - the source keeps it open
+    try:
+        with archive.open(info) as member:
+            shutil.copyfileobj(member, spool, 1 << 20)
+        spool.flush()
+        return H5Source(None, keep=spool, what=WEIGHTS_H5)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        spool.close()
+        raise CorruptFileError(f"cannot read {WEIGHTS_H5} from the archive: {short_reason(exc)}") from None
+    except BaseException:
+        spool.close()
+        raise
 
 
 def _zip_head(archive: zipfile.ZipFile, name: str) -> bytes:
