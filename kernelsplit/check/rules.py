@@ -23,6 +23,7 @@ import numpy as np
 
 from ..model import Artifact, GateTensor, RecurrentLayer
 from .levels import Severity
+from .linalg import BOUND_MARGIN, abs_sum_bounds, spectral_norm
 
 FLOAT16_MAX = 65504.0
 
@@ -180,6 +181,11 @@ def _finite(array: np.ndarray) -> np.ndarray:
     return np.asarray(array, dtype=np.float64)
 
 
+def _zero_count(tensor: GateTensor) -> int:
+    """The block's exact zeros, from its statistics (``zeros`` is their share of all values)."""
+    return round(tensor.stats.zeros * math.prod(tensor.shape))
+
+
 def _blocks(layer: RecurrentLayer, part: str) -> list[GateTensor]:
     return [t for t in layer.tensors if t.part == part]
 
@@ -279,6 +285,8 @@ class DeadUnits(Rule):
             incoming = _blocks(layer, "kernel") + _blocks(layer, "recurrent_kernel")
             if not incoming:
                 continue
+            if any(_zero_count(t) < math.prod(t.shape[:-1]) for t in incoming):
+                continue  # a block with fewer zeros than a column holds has no all-zero column
             alive = np.zeros(layer.units, dtype=bool)
             for tensor in incoming:
                 columns = np.asarray(tensor.array).reshape(-1, tensor.shape[-1])
@@ -314,10 +322,50 @@ def _scaled_semi_orthogonal(matrix: np.ndarray, tol: float) -> bool:
     if not np.all(np.isfinite(flat)) or flat.size == 0:
         return False
     gram = flat @ flat.T if flat.shape[0] <= flat.shape[1] else flat.T @ flat
+    return _gram_is_scaled_identity(gram, tol)
+
+
+def _gram_is_scaled_identity(gram: np.ndarray, tol: float) -> bool:
     scale = float(np.mean(np.diag(gram)))
     if scale <= 0.0:
         return False
     return float(np.abs(gram - scale * np.eye(gram.shape[0])).max()) <= tol * scale
+
+
+#: Rows whose norms are compared first: trained rows differ by far more than the tolerance.
+_HEAD_ROWS = 8
+
+
+def _semi_orthogonal(parts: list[GateTensor], transposed: bool, stored_layout: bool, tol: float) -> bool:
+    """:func:`_scaled_semi_orthogonal` of ``M = [P₁ … Pₙ]`` (each ``P = part.array``, or its transpose),
+    bounded: a trained matrix is refuted from its first rows, and only a matrix that passes costs the
+    Gram matrix, accumulated one block at a time in float64 (memory: the Gram and one block).
+
+    The refutation is exact: the mean of ``diag(M Mᵀ)`` is ``‖M‖_F²/rows`` (from the blocks' L2
+    statistics), and a diagonal entry (a row's squared norm) further than ``tol`` from it is an
+    entry of ``M Mᵀ - s²I`` above the tolerance. ``stored_layout``: the rows of ``P`` are the rows
+    of the block as stored (so they can be read alone).
+    """
+    if any(p.stats.nan or p.stats.inf for p in parts):
+        return False
+    oriented = [(p.shape[::-1] if transposed else p.shape) for p in parts]
+    rows, cols = oriented[0][0], sum(shape[1] for shape in oriented)
+    if rows > cols:  # the smaller Gram is MᵀM (never for a u × G·u recurrent kernel): the exact test
+        return _scaled_semi_orthogonal(np.concatenate([p.array.T if transposed else p.array for p in parts], -1), tol)
+    scale = sum(float(p.stats.l2 or 0.0) ** 2 for p in parts) / rows
+    if scale <= 0.0:
+        return False
+    if stored_layout:
+        heads = [np.asarray(p.block.head(_HEAD_ROWS), dtype=np.float64) for p in parts]
+        squares = sum(np.einsum("ij,ij->i", head, head) for head in heads)
+        if bool(np.any(np.abs(squares - scale) > tol * scale)):
+            return False
+    gram = np.zeros((rows, rows))
+    for part in parts:
+        matrix = _finite(part.array)
+        matrix = matrix.T if transposed else matrix
+        gram += matrix @ matrix.T
+    return _gram_is_scaled_identity(gram, tol)
 
 
 def recurrent_at_orthogonal_init(layer: RecurrentLayer) -> bool:
@@ -326,16 +374,23 @@ def recurrent_at_orthogonal_init(layer: RecurrentLayer) -> bool:
     Keras 2/3 initialise the *fused* (u, G·u) matrix at once, so its rows are orthonormal but no
     single gate block is orthogonal; Keras 1 initialised each gate's (u, u) matrix on its own (gain
     1.1). Both are accepted, with any gain. CuDNN blocks are transposed back to the stored layout.
+    A trained kernel is refuted from a few rows; only a kernel whose first rows have equal norms
+    costs the u×u Gram matrix (see :func:`_semi_orthogonal`).
     """
     blocks = _blocks(layer, "recurrent_kernel")
     if not blocks:
         return False
     tol = _tolerance(blocks[0].dtype)
-    if layer.conversion != "keras1":
-        arrays = [b.array.T if layer.conversion == "cudnn" else b.array for b in blocks]
-        if _scaled_semi_orthogonal(np.concatenate(arrays, axis=-1), tol):
-            return True
-    return all(_scaled_semi_orthogonal(b.array, tol) for b in blocks)
+    if any(len(b.shape) != 2 for b in blocks):  # ConvLSTM filters: small, the exact test as it is
+        if layer.conversion != "keras1":
+            arrays = [b.array.T if layer.conversion == "cudnn" else b.array for b in blocks]
+            if _scaled_semi_orthogonal(np.concatenate(arrays, axis=-1), tol):
+                return True
+        return all(_scaled_semi_orthogonal(b.array, tol) for b in blocks)
+    cudnn = layer.conversion == "cudnn"
+    if layer.conversion != "keras1" and _semi_orthogonal(blocks, cudnn, True, tol):
+        return True
+    return all(_semi_orthogonal([b], False, not cudnn, tol) for b in blocks)
 
 
 def biases_at_init(layer: RecurrentLayer) -> bool | None:
@@ -436,12 +491,19 @@ class SpectralNorm(Rule):
     def check(self, artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
         limit = ctx.threshold(self, "spectral-norm")
         for layer in artifact.layers:
-            for tensor in _blocks(layer, "recurrent_kernel"):
-                if len(tensor.shape) != 2 or tensor.shape[0] != tensor.shape[1]:
+            square = [
+                t
+                for t in _blocks(layer, "recurrent_kernel")
+                if len(t.shape) == 2 and t.shape[0] == t.shape[1] and not (t.stats.nan or t.stats.inf)
+            ]  # a non-finite block: KS101 already reports it
+            beyond = [t for t in square if (t.stats.l2 or 0.0) * BOUND_MARGIN > limit]
+            if not beyond:
+                continue
+            bounds = abs_sum_bounds([t.block for t in beyond])
+            for tensor, bound in zip(beyond, bounds, strict=True):
+                if bound <= limit:
                     continue
-                if tensor.stats.nan or tensor.stats.inf:
-                    continue  # KS101 already reports it
-                norm = float(np.linalg.norm(_finite(tensor.array), ord=2))
+                norm = spectral_norm(tensor.array)
                 if norm > limit:
                     yield Hit(
                         f"spectral norm {norm:.4g} > {limit:g}",
