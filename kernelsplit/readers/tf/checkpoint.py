@@ -6,9 +6,6 @@ from pathlib import Path
 
 from ...model import ArtifactFormat
 from ..base import ContainerKind, Probe, Reader, ReadResult
-from .cells import to_result
-from .contents import read_checkpoint
-from .prefix import index_path
 
 
 class CheckpointReader(Reader):
@@ -22,12 +19,18 @@ class CheckpointReader(Reader):
         if probe.kind == ContainerKind.DIRECTORY:
             return probe.has_file("checkpoint")
         if probe.kind == ContainerKind.MISSING:
+            from .prefix import index_path
+
             return index_path(path).exists()
         if probe.kind == ContainerKind.OTHER:
             return path.name.endswith(".index") or (".data-" in path.name and _beside_index(path))
         return False
 
     def read(self, probe: Probe) -> ReadResult:
+        # Imported here: the TF machinery costs start-up time for every .h5 and .keras file.
+        from .cells import to_result
+        from .contents import read_checkpoint
+
         return to_result(read_checkpoint(probe.path))
 
 

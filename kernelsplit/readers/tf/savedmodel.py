@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from ...model import ArtifactFormat
 from ..base import Probe, Reader, ReadResult
-from .cells import to_result
-from .contents import read_savedmodel
 
 
 class SavedModelReader(Reader):
@@ -15,4 +13,8 @@ class SavedModelReader(Reader):
         return probe.has_file("saved_model.pb") or probe.has_file("saved_model.pbtxt")
 
     def read(self, probe: Probe) -> ReadResult:
+        # Imported here: the TF machinery costs start-up time for every .h5 and .keras file.
+        from .cells import to_result
+        from .contents import read_savedmodel
+
         return to_result(read_savedmodel(probe.path))
