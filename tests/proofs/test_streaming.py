@@ -20,6 +20,7 @@ from support.stats import assert_stats_close
 import kernelsplit
 from kernelsplit import tensordata
 from kernelsplit.model import Artifact, array_sha256
+from kernelsplit.readers import filesource
 from kernelsplit.readers.keras import h5data
 from kernelsplit.tensordata import TensorStats
 
@@ -46,8 +47,8 @@ FILES = _fixture_files() + _realworld_files()
 def _stressed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tensordata, "WINDOW_BYTES", 64)
     monkeypatch.setattr(tensordata, "_THREAD_HASH_BYTES", 1)
-    monkeypatch.setattr(h5data, "_PREAD_MIN_BYTES", 0)
-    monkeypatch.setattr(h5data, "MAX_OPEN", 1)
+    monkeypatch.setattr(h5data, "SMALL_BYTES", 0)
+    monkeypatch.setattr(filesource, "MAX_OPEN", 1)
 
 
 def _blocks(artifact: Artifact) -> list[tuple[str, object]]:
@@ -69,7 +70,7 @@ def test_windows_in_place_reads_and_threads_change_nothing(path: str, monkeypatc
     expected = {what: (t.sha256, t.stats, t.stored_bytes_array.copy()) for what, t in _blocks(reference)}
     with monkeypatch.context() as patched:
         _stressed(patched)
-        h5data._release_all()
+        filesource.release_all()
         stressed = kernelsplit.open(path)
         got = {what: (t.sha256, t.stats, t.stored_bytes_array.copy()) for what, t in _blocks(stressed)}
     assert got.keys() == expected.keys()

@@ -22,6 +22,7 @@ from support.stats import assert_stats_close
 import kernelsplit
 from kernelsplit.errors import CorruptFileError
 from kernelsplit.model import Artifact
+from kernelsplit.readers import filesource
 from kernelsplit.readers.keras import h5data
 
 ZOO_H5 = FIXTURES / "tf_keras" / "zoo.h5"
@@ -51,7 +52,8 @@ def _sources(artifact: Artifact) -> set[h5data.H5Source]:
 
 @pytest.fixture
 def pread_everything(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(h5data, "_PREAD_MIN_BYTES", 0)
+    """Every dataset read lazily, by offset where its layout allows (not only those over 64 KiB)."""
+    monkeypatch.setattr(h5data, "SMALL_BYTES", 0)
 
 
 def test_keras_zip_weights_are_read_in_place(pread_everything: None, tmp_path: Path) -> None:
@@ -65,7 +67,7 @@ def test_keras_zip_weights_are_read_in_place(pread_everything: None, tmp_path: P
     _assert_same(artifact, kernelsplit.open(folder))
 
 
-def test_a_compressed_member_is_inflated_to_a_temporary_file(tmp_path: Path) -> None:
+def test_a_compressed_member_is_inflated_to_a_temporary_file(pread_everything: None, tmp_path: Path) -> None:
     deflated = tmp_path / "deflated.keras"
     with zipfile.ZipFile(ZOO_KERAS) as source, zipfile.ZipFile(deflated, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
@@ -90,16 +92,28 @@ def test_a_damaged_compressed_member_is_an_error(tmp_path: Path) -> None:
     assert isinstance(outcome, kernelsplit.Failure) and outcome.error.code == "corrupt"
 
 
+def test_small_datasets_are_read_at_open_within_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Datasets under 64 KiB are read while the reader holds them, until EAGER_BYTES per file; the rest lazily."""
+    reference = kernelsplit.open(ZOO_H5)
+    kinds = {type(t.block.blocks.data).__name__ for layer in reference.layers for t in layer.tensors}
+    assert kinds == {"ArrayData"}
+    monkeypatch.setattr(h5data, "EAGER_BYTES", 400)
+    bounded = kernelsplit.open(ZOO_H5)
+    kinds = {type(t.block.blocks.data).__name__ for layer in bounded.layers for t in layer.tensors}
+    assert kinds == {"ArrayData", "H5Data"}
+    _assert_same(bounded, reference)
+
+
 def test_artifacts_outlive_their_handles(pread_everything: None) -> None:
     """More artifacts than open handles: every array is still read back exactly, later."""
     paths = sorted(FIXTURES.glob("*/*.h5")) + sorted(FIXTURES.glob("*/*.keras"))
-    assert len(paths) > 2 * h5data.MAX_OPEN
+    assert len(paths) > 2 * filesource.MAX_OPEN
     opened = [a for a in map(kernelsplit.try_open, paths) if isinstance(a, Artifact)]
     first = [_summary(artifact) for artifact in opened]
-    assert len(h5data._open) <= h5data.MAX_OPEN
+    assert len(filesource._open) <= filesource.MAX_OPEN
     for artifact, summary in zip(opened, first, strict=True):
         assert _summary(artifact) == summary
-    assert len(h5data._open) <= h5data.MAX_OPEN
+    assert len(filesource._open) <= filesource.MAX_OPEN
 
 
 def test_a_file_changed_after_it_was_read_is_refused(pread_everything: None, tmp_path: Path) -> None:
@@ -107,7 +121,7 @@ def test_a_file_changed_after_it_was_read_is_refused(pread_everything: None, tmp
     shutil.copy(ZOO_H5, path)
     artifact = kernelsplit.open(path)
     tensor = artifact.layers[0].tensors[0]
-    h5data._release_all()
+    filesource.release_all()
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # as a rewrite in place would
     with pytest.raises(CorruptFileError, match="changed on disk"):

@@ -19,6 +19,7 @@ import pytest
 from support.paths import FIXTURES as FIXTURE_ROOT
 from support.paths import REPO, SHARED
 
+import kernelsplit
 from kernelsplit.errors import (
     CorruptFileError,
     KernelsplitError,
@@ -379,6 +380,42 @@ def test_bfloat16_keeps_raw_words(tmp_path: Path) -> None:
 def test_hostile_entries(tmp_path: Path, kwargs: dict, error: type) -> None:
     with pytest.raises(error):
         TensorBundle.open(_good(tmp_path, **kwargs)).read("w")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"offset": 8}, CorruptFileError),  # runs past the end of the data file
+        ({"size": 20}, CorruptFileError),  # size != dtype x shape
+        ({"crc": 12345}, CorruptFileError),
+        ({"sliced": True}, UnsupportedError),
+    ],
+)
+def test_hostile_entries_read_on_demand(tmp_path: Path, kwargs: dict, error: type) -> None:
+    """The lazy path (``TensorBundle.data``) refuses what the eager one does, at open, checksum included."""
+    with pytest.raises(error):
+        TensorBundle.open(_good(tmp_path, **kwargs)).data("w")
+
+
+def test_tensors_read_on_demand_are_the_stored_ones(tmp_path: Path) -> None:
+    bundle = TensorBundle.open(_good(tmp_path))
+    data = bundle.data("w")
+    assert data is not None and data.shape == (2, 3)
+    assert np.array_equal(data.read((0, 2, 0, 3)), VALUES.reshape(2, 3))
+    assert np.array_equal(data.read((1, 2, 1, 3)), VALUES.reshape(2, 3)[1:, 1:])
+
+
+def test_a_flipped_weight_byte_fails_the_checksum_at_open(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "tfk_ckpt", tmp_path / "c")
+    data_file = tmp_path / "c" / "ckpt.data-00000-of-00001"
+    contents = read_checkpoint(tmp_path / "c")
+    largest = max(contents.variables, key=lambda v: contents.bundle.entry(v.key).size)  # type: ignore[union-attr]
+    entry = contents.bundle.entry(largest.key)  # type: ignore[union-attr]
+    mutated = bytearray(data_file.read_bytes())
+    mutated[entry.offset + entry.size // 2] ^= 0x40
+    data_file.write_bytes(bytes(mutated))
+    outcome = kernelsplit.try_open(tmp_path / "c" / "ckpt")
+    assert isinstance(outcome, kernelsplit.Failure) and "crc32c" in outcome.error.message
 
 
 def test_big_endian_header_refused(tmp_path: Path) -> None:

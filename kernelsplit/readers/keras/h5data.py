@@ -8,21 +8,15 @@ A contiguous, unfiltered dataset is read with ``pread`` at its offset (one syste
 no HDF5 on the way; checked against an h5py read of its first row when it is made); any other one
 through h5py, in windows aligned to its HDF5 chunks.
 
-Handles: at most :data:`MAX_OPEN` sources keep a file descriptor and an h5py handle open at a time
-(least recently used closed first), so an artifact can outlive its reads and a batch never runs out
-of descriptors. A source reopened later must be the same file (device, inode, size, mtime) or the
-read is refused: numbers read then could not be those the digests were taken of.
-See docs/architecture.md, "Big models".
+Handles are kept by ``readers/filesource.py`` (a bounded set, reopened on demand, refused when
+the file changed). See docs/architecture.md, "Big models".
 """
 
 from __future__ import annotations
 
-import atexit
 import io
 import os
-import threading
 import weakref
-from collections import OrderedDict
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,37 +24,22 @@ import h5py
 import numpy as np
 
 from ...errors import CorruptFileError, KernelsplitError
-from ...tensordata import Scratch, Window, grid, hyperslab, plan_windows
+from ...tensordata import Scratch, Window, hyperslab, plan_windows
 from ..base import debugging, short_reason
+from ..filesource import FileSource, lock, read_window
 
-#: At most this many sources hold an open descriptor and h5py handle between reads.
-MAX_OPEN = 8
-#: Datasets smaller than this are read through h5py in one piece (no offset check needed).
-_PREAD_MIN_BYTES = 64 << 10
+#: Datasets smaller than this are read whole while the reader holds them (one h5py read beats any
+#: lazy path for small files), up to :data:`EAGER_BYTES` per source; larger ones are read lazily.
+SMALL_BYTES = 64 << 10
+#: The most bytes of small datasets one source keeps in memory (what a small file costs, bounded).
+EAGER_BYTES = 16 << 20
 
-_lock = threading.RLock()
-_open: OrderedDict[int, H5Source] = OrderedDict()
 #: HDF5 file id -> (the handle's id object, while it lives; the source it was opened from), so a
 #: dataset finds its source. The source lives as long as the entry; dead handles are pruned.
 _by_file: dict[int, tuple[weakref.ref[Any], H5Source]] = {}
 
 
-def _release_all() -> None:
-    """Close every kept handle before the interpreter tears down (h5py's file-object driver
-    must not call into a window object that is already gone)."""
-    with _lock:
-        for source in list(_open.values()):
-            source.release()
-
-
-atexit.register(_release_all)
-
-
-def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
-    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
-
-
-class H5Source:
+class H5Source(FileSource):
     """One HDF5 image, reopened on demand (see the module docstring)."""
 
     def __init__(
@@ -72,37 +51,26 @@ class H5Source:
         what: str = "",
         keep: IO[bytes] | None = None,
     ) -> None:
-        self.path = path
-        #: Where the image starts in the file (a STORED zip member's data offset).
-        self.base = base
-        #: Names the image in messages (``model.weights.h5`` inside a zip, a shard).
-        self.what = what
-        #: A temporary file holding the image: kept open as long as the source lives.
-        self._keep = keep
-        if path is not None:
-            stat = os.stat(path)
-            self._identity: tuple[int, int, int, int] | None = _identity(stat)
-            whole = stat.st_size
-        else:
-            assert keep is not None
-            self._identity = None
-            whole = os.fstat(keep.fileno()).st_size
-        self.size = whole - base if size is None else size
-        self._whole_file = path is not None and base == 0 and self.size == whole
-        self._fd: int | None = None
+        super().__init__(path, base=base, size=size, what=what, keep=keep)
         self._h5: h5py.File | None = None
+        self._eager = 0
 
     @classmethod
     def of(cls, h5: h5py.File) -> H5Source | None:
         """The source a file handle was opened from (None for handles opened elsewhere)."""
-        with _lock:
+        with lock():
             entry = _by_file.get(h5.id.id)
         if entry is None:
             return None
         handle = entry[0]()
         return entry[1] if handle is not None and handle.valid else None
 
-    # ------------------------------------------------------------------ handles the readers own
+    def keep_small(self, nbytes: int) -> bool:
+        """Whether a dataset of ``nbytes`` is small enough to read now and keep (see :data:`SMALL_BYTES`)."""
+        if nbytes >= SMALL_BYTES or self._eager + nbytes > EAGER_BYTES:
+            return False
+        self._eager += nbytes
+        return True
 
     def open(self) -> h5py.File:
         """A new read-only h5py handle the caller closes; datasets read through it find this source."""
@@ -111,7 +79,7 @@ class H5Source:
             h5 = h5py.File(self.path, "r")
         else:
             h5 = h5py.File(_Window(self._new_descriptor(), self.base, self.size), "r")
-        with _lock:
+        with lock():
             for key, (handle, _) in list(_by_file.items()):
                 alive = handle()
                 if alive is None or not alive.valid:
@@ -119,74 +87,24 @@ class H5Source:
             _by_file[h5.id.id] = (weakref.ref(h5.id), self)
         return h5
 
-    # ---------------------------------------------------------- handles kept for on-demand reads
-
-    def pread(self, offset: int, out: np.ndarray) -> None:
-        """Fill ``out`` (a contiguous array) with the image's bytes from ``offset``."""
-        view = out.data.cast("B")
-        done = 0
-        with _lock:  # another thread must not close the descriptor under the read
-            fd = self._descriptor()
-            while done < len(view):
-                got = os.preadv(fd, [view[done:]], self.base + offset + done)
-                if got <= 0:
-                    raise CorruptFileError(
-                        f"{self.what or self.path} ends inside a dataset (truncated, or changed since it was read)"
-                    )
-                done += got
-
     def dataset(self, name: str) -> h5py.Dataset:
-        with _lock:
+        """The dataset ``name`` through the kept handle (reopened when closed)."""
+        with lock():
             if self._h5 is None or not self._h5.id.valid:
                 self._h5 = self.open()
-                self._touch()
+            self._touch()
             found = self._h5[name]
         if not isinstance(found, h5py.Dataset):
             raise CorruptFileError(f"{name} is no longer a dataset")
         return found
 
-    def _descriptor(self) -> int:
-        if self._fd is None:
-            self._fd = self._new_descriptor()
-        self._touch()
-        return self._fd
-
-    def _new_descriptor(self) -> int:
-        if self._keep is not None:
-            return os.dup(self._keep.fileno())
-        assert self.path is not None
-        fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        try:
-            self._check_unchanged(os.fstat(fd))
-        except BaseException:
-            os.close(fd)
-            raise
-        return fd
-
-    def _check_unchanged(self, stat: os.stat_result | None = None) -> None:
-        if self.path is None or self._identity is None:
-            return
-        if _identity(stat or os.stat(self.path)) != self._identity:
-            raise CorruptFileError(f"{self.path} changed on disk since it was read: its numbers are refused")
-
-    def _touch(self) -> None:
-        """Mark this source recently used; close the least recently used beyond :data:`MAX_OPEN`."""
-        _open[id(self)] = self
-        _open.move_to_end(id(self))
-        while len(_open) > MAX_OPEN:
-            _, oldest = _open.popitem(last=False)
-            oldest.release()
-
     def release(self) -> None:
         """Close the kept descriptor and handle (reopened on the next read)."""
-        with _lock:
-            _open.pop(id(self), None)
+        with lock():
             if self._h5 is not None:
                 self._h5.close()
                 self._h5 = None
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
+            super().release()
 
 
 class _Window(io.RawIOBase):
@@ -270,15 +188,8 @@ class H5Data:
 
     def _pread(self, window: Window, scratch: Scratch | None) -> np.ndarray:
         assert self._offset is not None
-        r0, r1, c0, c1 = window
-        cols = grid(self._shape)[1]
-        itemsize = self._words.itemsize
         file_words = self._file_dtype if self._file_dtype.kind != "V" else self._words
-        single = (c0, c1) == (0, cols) or r1 - r0 == 1  # one contiguous run of bytes
-        shape = (r1 - r0, c1 - c0) if single else (r1 - r0, cols)
-        out = scratch.array(shape, file_words) if scratch is not None else np.empty(shape, dtype=file_words)
-        self.source.pread(self._offset + (r0 * cols + (c0 if single else 0)) * itemsize, out)
-        return out if single else out[:, c0:c1]
+        return read_window(self.source, self._offset, self._shape, file_words, window, scratch)
 
     def _h5_read(self, window: Window) -> np.ndarray:
         r0, r1, c0, c1 = window
@@ -297,7 +208,7 @@ def _contiguous_offset(dataset: h5py.Dataset, source: H5Source, words: np.dtype)
     """
     shape = tuple(int(n) for n in dataset.shape)
     nbytes = int(np.prod(shape, dtype=np.int64)) * words.itemsize if shape else 0
-    if nbytes < _PREAD_MIN_BYTES:
+    if nbytes < SMALL_BYTES:
         return None
     dsid = dataset.id
     if dsid.get_create_plist().get_layout() != h5py.h5d.CONTIGUOUS or dsid.get_storage_size() != nbytes:

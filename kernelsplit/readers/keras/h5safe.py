@@ -97,13 +97,14 @@ def child(group: h5py.Group, name: str, where: str) -> h5py.Group | h5py.Dataset
     return current
 
 
-def read_dataset(dataset: h5py.Dataset, where: str) -> tuple[TensorData, str]:
+def read_dataset(dataset: h5py.Dataset, where: str, source: H5Source | None = None) -> tuple[TensorData, str]:
     """A weight dataset, to be read on demand: ``(data, stored dtype name)``.
 
-    Nothing is read yet: the shape and type are checked and the declared bytes charged to the
-    artifact's shape-bomb budget. bfloat16 (Keras 3 stores it as opaque ``|V2`` with
-    ``attrs['dtype'] = 'bfloat16'``) is read as its raw 16-bit words and decoded to float32 values,
-    so digests stay byte-exact.
+    The shape and type are checked and the declared bytes charged to the artifact's shape-bomb
+    budget; a large dataset is not read yet (``H5Data``), a small one is, now (``h5data.SMALL_BYTES``).
+    bfloat16 (Keras 3 stores it as opaque ``|V2`` with ``attrs['dtype'] = 'bfloat16'``) is read as
+    its raw 16-bit words and decoded to float32 values, so digests stay byte-exact. ``source``: the
+    dataset's file's source, when the caller knows it.
     """
     try:
         if dataset.is_virtual:
@@ -111,7 +112,7 @@ def read_dataset(dataset: h5py.Dataset, where: str) -> tuple[TensorData, str]:
         if dataset.external:
             raise UnsafeFileError(f"external-storage dataset at {where} (refused: data lives outside the file)")
         declared = int(np.prod(dataset.shape, dtype=np.float64)) * dataset.dtype.itemsize
-        charge(declared, where, dataset.file.id.get_filesize, identity=hash(dataset.id))
+        charge(declared, where, lambda: int(dataset.file.id.get_filesize()), identity=hash(dataset.id))
         stored = dataset.dtype
         stored_dtype = str_attr(dataset, "dtype") if "dtype" in dataset.attrs else None
         if stored.kind == "V" and stored.itemsize == 2 and stored_dtype == "bfloat16":
@@ -121,8 +122,8 @@ def read_dataset(dataset: h5py.Dataset, where: str) -> tuple[TensorData, str]:
         else:
             words = stored.newbyteorder("<") if stored.byteorder == ">" else stored
             name = str(words)
-        source = H5Source.of(dataset.file)
-        if source is None:  # a handle opened elsewhere: read it now
+        source = source or H5Source.of(dataset.file)
+        if source is None or source.keep_small(declared):  # small, or a handle opened elsewhere: now
             values = np.asarray(dataset[()])
             return ArrayData(values.view(words) if stored.kind == "V" else values), name
         return H5Data(source, dataset, where, words), name
@@ -133,11 +134,12 @@ def read_dataset(dataset: h5py.Dataset, where: str) -> tuple[TensorData, str]:
 def read_tensors(group: h5py.Group, names: list[str], where: str) -> list[StoredTensor]:
     """The datasets ``names`` of ``group``, in that order (never HDF5's alphabetical order)."""
     tensors = []
+    source = H5Source.of(group.file) if names else None
     for name in names:
         path = f"{where}/{name}" if where else name
         dataset = child(group, name, path)
         if not isinstance(dataset, h5py.Dataset):
             raise CorruptFileError(f"{path} is missing or not a dataset")
-        data, dtype = read_dataset(dataset, path)
+        data, dtype = read_dataset(dataset, path, source)
         tensors.append(StoredTensor(source=path, dtype=dtype, name=name, data=data))
     return tensors

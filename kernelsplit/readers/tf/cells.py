@@ -29,21 +29,15 @@ _CONTAINERS = {"_tf_keras_network", "_tf_keras_sequential", "_tf_keras_model"}
 _FLAT_LISTS = {"variables", "_all_variables", "trainable_variables", "non_trainable_variables"}
 
 
-def _stored(
-    contents: SavedModelContents,
-    variable: BundleVariable,
-    already_read: dict[str, tuple[np.ndarray, np.ndarray | None]] | None = None,
-) -> StoredTensor:
-    cached = (already_read or {}).get(variable.key)
-    values, raw = cached if cached is not None else contents.read_with_raw(variable)
+def _stored(contents: SavedModelContents, variable: BundleVariable) -> StoredTensor:
+    """The variable as a stored tensor, read on demand (strings and empty tensors: read now)."""
     key = variable.key.removesuffix("/.ATTRIBUTES/VARIABLE_VALUE")
-    return StoredTensor(
-        np.asarray(values),
-        f"variables:{key}",
-        variable.dtype,
-        raw,
-        name=variable.path[-1] if variable.path else variable.full_name,
-    )
+    name = variable.path[-1] if variable.path else variable.full_name
+    data = contents.data(variable)
+    if data is not None:
+        return StoredTensor(source=f"variables:{key}", dtype=variable.dtype, name=name, data=data)
+    values, raw = contents.read_with_raw(variable)
+    return StoredTensor(np.asarray(values), f"variables:{key}", variable.dtype, raw, name=name)
 
 
 def to_result(contents: SavedModelContents) -> ReadResult:
@@ -124,8 +118,7 @@ def _bind_with_metadata(contents: SavedModelContents, result: ReadResult) -> Non
 
 def _bind_inferred(contents: SavedModelContents, result: ReadResult) -> None:
     groups: dict[tuple[str, ...], list[BundleVariable]] = {}
-    seen: dict[str, np.ndarray] = {}
-    already_read: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+    seen: dict[str, BundleVariable] = {}
     for variable in contents.variables:
         if variable.path and variable.path[0] in ("keras_api", "optimizer"):
             continue
@@ -133,11 +126,9 @@ def _bind_inferred(contents: SavedModelContents, result: ReadResult) -> None:
         full = variable.full_name or "/".join(variable.path)
         if not structural:
             # Keras 3 export lists each weight twice (variables/N and _all_variables/N).
-            values, raw = contents.read_with_raw(variable)
-            if full in seen and np.array_equal(seen[full], values):
+            if full in seen and contents.same_bytes(seen[full], variable):
                 continue
-            seen[full] = values
-            already_read[variable.key] = (values, raw)
+            seen[full] = variable
         key = variable.path[:-1] if structural else tuple(full.split("/")[:-1])
         groups.setdefault(key, []).append(variable)
     cells: list[tuple[tuple[str, ...], list[BundleVariable]]] = []
@@ -150,7 +141,7 @@ def _bind_inferred(contents: SavedModelContents, result: ReadResult) -> None:
             cells.append((key, [by_role[r] for r in _ROLES if r in by_role]))
     names = _inferred_names([(key, ordered[0].full_name) for key, ordered in cells])
     for (key, ordered), name in zip(cells, names, strict=True):
-        tensors = [_stored(contents, v, already_read) for v in ordered]
+        tensors = [_stored(contents, v) for v in ordered]
         result.groups.append(WeightGroup(name, tensors, binding=Binding("shapes", "/".join(key))))
 
 

@@ -19,7 +19,7 @@ from ...model import ArtifactFormat
 from . import metadata, object_graph
 from .metadata import KerasNode
 from .prefix import is_savedmodel_dir, resolve_checkpoint_prefix
-from .tensorbundle import TensorBundle
+from .tensorbundle import BundleData, TensorBundle
 
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 #: saved_model.pb and keras_metadata.pb are protobufs, which cannot exceed 2 GiB.
@@ -72,6 +72,19 @@ class SavedModelContents:
     def read_with_raw(self, variable: BundleVariable | str) -> tuple[np.ndarray, np.ndarray | None]:
         """``(values, raw)`` where ``raw`` holds the stored bfloat16 words (else None)."""
         return self._bundle().read_with_raw(variable if isinstance(variable, str) else variable.key)
+
+    def data(self, variable: BundleVariable) -> BundleData | None:
+        """The variable to be read on demand (checksum verified now); None for strings."""
+        return self._bundle().data(variable.key)
+
+    def same_bytes(self, one: BundleVariable, other: BundleVariable) -> bool:
+        """Whether two variables store the same dtype, shape and bytes (compared window by window)."""
+        first, second = self.data(one), self.data(other)
+        if first is None or second is None:
+            return bool(np.array_equal(self.read(one), self.read(other)))
+        if first.dtype != second.dtype or first.shape != second.shape:
+            return False
+        return all(first.read(w).tobytes() == second.read(w).tobytes() for w in first.windows(1 << 20))
 
     def node_at(self, path: tuple[str, ...]) -> KerasNode | None:
         for node in self.nodes:

@@ -24,7 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import CorruptFileError, UnsupportedError
+from ...tensordata import Scratch, Window, plan_windows
 from ..base import allocated_bytes, charge
+from ..filesource import FileSource, read_window
 from . import protowire as pw
 from .crc32c import crc32c, unmask_crc
 from .prefix import require_v2_index
@@ -175,6 +177,37 @@ def _parse_entry(key: str, value: memoryview, what: str) -> BundleEntry:
     return BundleEntry(key, dtype_enum, name, shape, shard_id, offset, size, crc, sliced)
 
 
+class BundleData:
+    """One numeric tensor in a data shard, read in windows on demand (``tensordata.TensorData``).
+
+    The shard is little-endian C order; bfloat16 is read as its ``uint16`` words.
+    """
+
+    def __init__(self, source: FileSource, entry: BundleEntry, words: np.dtype, where: str) -> None:
+        self.source = source
+        self.where = where
+        self._offset = entry.offset
+        self._shape = entry.shape
+        self._words = words
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._words
+
+    def windows(self, budget: int) -> list[Window]:
+        return plan_windows(self._shape, self._words.itemsize, budget)
+
+    def read(self, window: Window, scratch: Scratch | None = None) -> np.ndarray:
+        try:
+            return read_window(self.source, self._offset, self._shape, self._words, window, scratch)
+        except OSError as exc:
+            raise CorruptFileError(f"cannot read {self.where}: {exc}") from None
+
+
 def data_file_name(prefix: Path, shard: int, num_shards: int) -> Path:
     return prefix.with_name(f"{prefix.name}.data-{shard:05d}-of-{num_shards:05d}")
 
@@ -188,6 +221,8 @@ class TensorBundle:
     entries: dict[str, BundleEntry]
     verify_crc: bool = True
     _data_sizes: dict[int, int] = field(default_factory=dict, repr=False)
+    _sources: dict[int, FileSource] = field(default_factory=dict, repr=False)
+    _lazy: dict[str, BundleData] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, prefix: str | os.PathLike[str], verify_crc: bool = True) -> TensorBundle:
@@ -249,6 +284,44 @@ class TensorBundle:
             data = handle.read(entry.size)
         if len(data) != entry.size:
             raise CorruptFileError(f"{path}: short read for {entry.key!r}")
+        return data
+
+    def _source(self, entry: BundleEntry) -> FileSource:
+        """The data shard holding ``entry``, after checking the entry lies inside it."""
+        available = self._data_sizes.get(entry.shard_id)
+        path = self.data_path(entry.shard_id)
+        if available is None or entry.offset + entry.size > available:
+            raise CorruptFileError(
+                f"{path}: tensor {entry.key!r} [{entry.offset}, +{entry.size}) lies outside the "
+                f"{available}-byte data file"
+            )
+        if entry.shard_id not in self._sources:
+            self._sources[entry.shard_id] = FileSource(path, what=str(path))
+        return self._sources[entry.shard_id]
+
+    def data(self, key: str) -> BundleData | None:
+        """A numeric tensor to be read on demand (None for strings): its checksum is verified now,
+        reading it in pieces of at most 1 MiB, and it is read again when its numbers are needed."""
+        if key in self._lazy:
+            return self._lazy[key]
+        entry = self.entry(key)
+        np_dtype = self._check(entry)
+        if np_dtype is None or not entry.size:  # strings, and empty tensors: read in memory
+            return None
+        source = self._source(entry)
+        path = self.data_path(entry.shard_id)
+        # The artifact's shape-bomb budget (readers/base.py): a sparse data file buys no reading time.
+        charge(entry.size, f"{path.name}:{entry.key}", lambda: allocated_bytes(path))
+        if self.verify_crc and entry.crc32c is not None:
+            crc = 0
+            piece = np.empty(min(entry.size, 1 << 20), dtype=np.uint8)
+            for start in range(0, entry.size, piece.size):
+                chunk = piece[: min(piece.size, entry.size - start)]
+                source.pread(entry.offset + start, chunk)
+                crc = crc32c(chunk, crc)
+            if crc != unmask_crc(entry.crc32c):
+                raise CorruptFileError(f"{self.prefix}: tensor {entry.key!r} fails its crc32c check")
+        data = self._lazy[key] = BundleData(source, entry, np.dtype(np_dtype), f"{self.prefix}: tensor {entry.key!r}")
         return data
 
     def _check(self, entry: BundleEntry) -> str | None:
