@@ -172,13 +172,15 @@ def array_sha256(array: np.ndarray) -> str:
     return hashlib.sha256(little.tobytes()).hexdigest()
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class GateTensor:
     """One gate block of one part, e.g. the forget-gate slice of the input kernel.
 
     The numbers are read from the file when asked for (``array``, lazily, not kept: see
     docs/architecture.md, "Big models"); ``sha256`` and ``stats`` come from the one streaming pass
-    over the stored tensor, computed once for all its blocks.
+    over the stored tensor, computed once for all its blocks. A block built from an array in memory
+    (``GateTensor(part, gate, array, ...)``, or ``dataclasses.replace(t, array=...)``) holds that
+    array instead: its digest and statistics are then the array's.
     """
 
     part: Part
@@ -193,6 +195,33 @@ class GateTensor:
     dtype: str
     #: Where the numbers come from: the block of its stored tensor, read on demand.
     block: Block = field(repr=False)
+
+    def __init__(
+        self,
+        part: Part,
+        gate: str,
+        array: np.ndarray | None = None,
+        stored_path: str = "",
+        selection: str = "",
+        dtype: str = "",
+        raw: np.ndarray | None = None,
+        *,
+        block: Block | None = None,
+    ) -> None:
+        if array is not None or raw is not None:  # numbers in memory win over a block (replace(t, array=...))
+            dtype = dtype or str(np.asarray(array).dtype)
+            block = Block.of_array(raw if raw is not None else np.asarray(array), dtype)
+        if block is None:
+            raise TypeError("GateTensor needs a block or an array")
+        for name, value in (
+            ("part", part),
+            ("gate", gate),
+            ("stored_path", stored_path),
+            ("selection", selection),
+            ("dtype", dtype or block.dtype),
+            ("block", block),
+        ):
+            object.__setattr__(self, name, value)
 
     @property
     def array(self) -> np.ndarray:

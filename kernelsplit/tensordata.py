@@ -177,6 +177,16 @@ class ArrayData:
         return plan_windows(self.shape, self.dtype.itemsize, budget)
 
 
+def stored_words(array: np.ndarray, dtype: str) -> np.ndarray:
+    """The stored words of an array in memory: bfloat16 numbers given as float32 become their
+    ``uint16`` words (exact: a bfloat16 number is the top half of its float32); others as they are."""
+    array = np.asarray(array)
+    if dtype == "bfloat16" and array.dtype != np.uint16:
+        words: np.ndarray = (np.ascontiguousarray(array, dtype="<f4").view("<u4") >> np.uint32(16)).astype("<u2")
+        return words
+    return array
+
+
 def decode(words: np.ndarray, dtype: str) -> np.ndarray:
     """Values of stored words: bfloat16 words become the float32 with the same top 16 bits; others as they are."""
     if dtype == "bfloat16":
@@ -596,6 +606,15 @@ class Block:
         self.shape = shape
         self._words: weakref.ref[np.ndarray] | None = None
         self._values: weakref.ref[np.ndarray] | None = None
+
+    @classmethod
+    def of_array(cls, words: np.ndarray, dtype: str) -> Block:
+        """A block that is a whole array in memory: its stored words (bfloat16: ``uint16`` words,
+        or float32 values that are bfloat16 numbers) and dtype name."""
+        words = stored_words(words, dtype)
+        shape = tuple(int(n) for n in words.shape)
+        rows, cols = grid(shape)
+        return cls(BlockSet(ArrayData(words), dtype, [Cut((0, rows), (0, cols), shape)]), 0, shape)
 
     @property
     def dtype(self) -> str:

@@ -163,7 +163,7 @@ def compare_values(old: RecurrentLayer, new: RecurrentLayer) -> tuple[bool, list
             a, b = _values(old, part, gate), _values(new, part, gate)
             if a is None or b is None or not _equal(a, b):
                 return False, [f"{part}[{gate}] differs"]
-    units_shape = np.asarray(old.tensor(Part.KERNEL, old.gates[0]).array).shape[-1:]
+    units_shape = old.tensor(Part.KERNEL, old.gates[0]).shape[-1:]
     rounding = _narrowest_float((old, new))
     summed, split_equal = [], []
     for gate in old.gates:

@@ -79,7 +79,7 @@ class _Cuts:
         tensor = self.tensor
         blocks = BlockSet(tensor.data, tensor.dtype, self.cuts)
         return [
-            GateTensor(part, gate, tensor.source, selection, tensor.dtype, Block(blocks, index, shape))
+            GateTensor(part, gate, None, tensor.source, selection, tensor.dtype, block=Block(blocks, index, shape))
             for index, (part, gate, selection, shape) in enumerate(self.specs)
         ]
 
@@ -93,11 +93,20 @@ def _slice_label(ndim: int, lead: str, start: int, stop: int) -> str:
 
 
 def _split_last_axis(
-    cuts: _Cuts, part: Part, gates: tuple[str, ...], units: int, lead_index: int | None = None, offset: int = 0
-) -> None:
+    part: Part,
+    tensor: StoredTensor,
+    gates: tuple[str, ...],
+    units: int,
+    lead_index: int | None = None,
+    offset: int = 0,
+) -> list[GateTensor]:
+    """Column blocks of the last axis (over every row, or row ``lead_index`` of a (2, G·u) bias),
+    sharing one streaming pass."""
+    cuts = _Cuts(tensor)
     for index, gate in enumerate(gates):
         start, stop = offset + index * units, offset + (index + 1) * units
         cuts.columns(part, gate, start, stop, lead_index)
+    return cuts.tensors()
 
 
 def _fused_blocks(spec: CellSpec, stored: FusedTensors) -> list[GateTensor]:
@@ -105,22 +114,21 @@ def _fused_blocks(spec: CellSpec, stored: FusedTensors) -> list[GateTensor]:
     if spec.storage == Storage.CUDNN:
         blocks = _cudnn_matrix_blocks(stored.kernel, stored.recurrent, gates, units)
     else:
-        kernel, recurrent = _Cuts(stored.kernel), _Cuts(stored.recurrent)
-        _split_last_axis(kernel, Part.KERNEL, gates, units)
-        _split_last_axis(recurrent, Part.RECURRENT_KERNEL, gates, units)
-        blocks = kernel.tensors() + recurrent.tensors()
-    if stored.bias is None:
+        blocks = _split_last_axis(Part.KERNEL, stored.kernel, gates, units) + _split_last_axis(
+            Part.RECURRENT_KERNEL, stored.recurrent, gates, units
+        )
+    bias = stored.bias
+    if bias is None:
         return blocks
-    bias = _Cuts(stored.bias)
     if spec.bias == BiasLayout.SINGLE:
-        _split_last_axis(bias, Part.BIAS, gates, units)
-    elif spec.bias == BiasLayout.PAIR:
-        _split_last_axis(bias, Part.BIAS, gates, units, lead_index=0)
-        _split_last_axis(bias, Part.RECURRENT_BIAS, gates, units, lead_index=1)
+        blocks += _split_last_axis(Part.BIAS, bias, gates, units)
+    elif spec.bias == BiasLayout.PAIR:  # two rows of one small tensor, each cut on its own
+        blocks += _split_last_axis(Part.BIAS, bias, gates, units, lead_index=0)
+        blocks += _split_last_axis(Part.RECURRENT_BIAS, bias, gates, units, lead_index=1)
     else:  # CuDNN halves: input side, then recurrent side; Keras sums them, we keep both
-        _split_last_axis(bias, Part.BIAS, gates, units)
-        _split_last_axis(bias, Part.RECURRENT_BIAS, gates, units, offset=len(gates) * units)
-    return blocks + bias.tensors()
+        blocks += _split_last_axis(Part.BIAS, bias, gates, units)
+        blocks += _split_last_axis(Part.RECURRENT_BIAS, bias, gates, units, offset=len(gates) * units)
+    return blocks
 
 
 def _cudnn_matrix_blocks(

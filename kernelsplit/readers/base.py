@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import CorruptFileError, NotAModelError, NotFoundError, UnsafeFileError
 from ..maths import Generation
 from ..model import ArtifactFormat, Binding
-from ..tensordata import ArrayData, TensorData, decode, grid
+from ..tensordata import ArrayData, TensorData, decode, grid, stored_words
 
 if TYPE_CHECKING:
     import h5py
@@ -50,7 +50,7 @@ class StoredTensor:
         if data is None:
             if array is None and raw is None:
                 raise ValueError("StoredTensor needs an array or data")
-            data = ArrayData(raw if raw is not None else _bfloat16_words(array, dtype))
+            data = ArrayData(raw if raw is not None else stored_words(np.asarray(array), dtype))
         self.data = data
         #: Path of the tensor inside the file (dataset path, zip member + dataset, checkpoint key).
         self.source = source
@@ -87,15 +87,6 @@ class StoredTensor:
     def _words(self) -> np.ndarray:
         rows, cols = grid(self.shape)
         return self.data.read((0, rows, 0, cols)).reshape(self.shape)
-
-
-def _bfloat16_words(array: np.ndarray | None, dtype: str) -> np.ndarray:
-    """In-memory values of a tensor; bfloat16 values given as float32 become their stored words."""
-    values = np.asarray(array)
-    if dtype == "bfloat16" and values.dtype != np.uint16:
-        words: np.ndarray = (np.ascontiguousarray(values, dtype="<f4").view("<u4") >> np.uint32(16)).astype("<u2")
-        return words
-    return values
 
 
 @dataclass(frozen=True)

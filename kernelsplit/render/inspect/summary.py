@@ -8,6 +8,7 @@ layers are indented under it without the file column (80 columns hold the real-w
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass
 from typing import IO, Any
@@ -54,7 +55,7 @@ def summary_row(path: str, layer: RecurrentLayer, tensors: list[GateTensor]) -> 
         cls,
         str(layer.units),
         "".join(sorted({t.gate for t in tensors}, key=layer.gates.index)),
-        str(sum(int(t.array.size) for t in tensors)),
+        str(sum(math.prod(t.shape) for t in tensors)),  # from the shapes: .array would read the file
         f"{max(maxima):.4g}" if maxima else "-",
         f"{nan}/{inf}" if nan or inf else "0",
     )
