@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 import numpy as np
 
 from ._compat import StrEnum
-from .equations import Convolution
 from .errors import KernelsplitError, UnknownBlockError
 from .layouts import CELL_LAYOUTS, CellLayout
 from .maths import Writer, resolve
@@ -24,6 +23,7 @@ from .tensordata import Block
 from .tensordata import TensorStats as TensorStats  # part of the model's vocabulary
 
 if TYPE_CHECKING:
+    from .equations import Convolution
     from .forward import ForwardResult
 
 

@@ -16,14 +16,16 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import queue
 import threading
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import queue
 
 #: Bytes of stored words read per window: whole rows up to this size (a single row that is wider
 #: is read in column ranges of this size). 1 MiB keeps a window and its float64 copy in cache.
@@ -478,8 +480,11 @@ class _Hashing:
     _pid: int | None = None
 
     def __init__(self) -> None:
+        import queue  # here: small files never start the thread, and never pay for the import
+
         self.work: queue.SimpleQueue[tuple[Any, memoryview, np.ndarray] | threading.Event] = queue.SimpleQueue()
         self.free: queue.Queue[np.ndarray] = queue.Queue()
+        self.empty = queue.Empty
         self.made = 0
         self.error: BaseException | None = None
         threading.Thread(target=self._run, name="kernelsplit-sha256", daemon=True).start()
@@ -510,7 +515,7 @@ class _Hashing:
         nbytes = piece.nbytes
         try:
             buffer = self.free.get_nowait()
-        except queue.Empty:
+        except self.empty:
             if self.made < _HASH_BACKLOG:
                 self.made += 1
                 buffer = np.empty(0, dtype=np.uint8)

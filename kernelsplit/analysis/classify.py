@@ -10,9 +10,8 @@ The facts behind each rule are in docs/formats.md.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..equations import DATA_FORMATS, PADDINGS, Convolution
 from ..errors import CorruptFileError, UnsupportedError
 from ..layouts import (
     CELL_LAYOUTS,
@@ -46,6 +45,9 @@ from ..model import (
 )
 from ..readers.base import LayerDescription, StoredTensor, WeightGroup
 from .find_cells import find_cells, per_gate_kind
+
+if TYPE_CHECKING:
+    from ..equations import Convolution
 
 
 @dataclass(frozen=True)
@@ -520,6 +522,8 @@ def _convolution(hyper: dict[str, Any], kernel_size: tuple[int, ...]) -> Fact[Co
     """A ConvLSTM's input convolution from its stored config (Keras 1: ``subsample``, ``border_mode``,
     ``dim_ordering``, and no dilation). Unknown when any setting is missing or unreadable: the data
     format's default is a user setting of the machine that saved the file, never recorded."""
+    from ..equations import DATA_FORMATS, PADDINGS, Convolution  # here: it costs start-up for every other file
+
     rank = len(kernel_size)
     keras1 = "dilation_rate" not in hyper and any(k in hyper for k in ("subsample", "border_mode", "dim_ordering"))
     strides = _conv_tuple(hyper.get("strides", hyper.get("subsample")), rank)

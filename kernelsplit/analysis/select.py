@@ -10,7 +10,6 @@ of the nested model ``encoder``), and by the other names its stored config gives
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -121,6 +120,8 @@ class Selection:
 
 def closest_names(patterns: Sequence[str], layers: Sequence[RecurrentLayer], limit: int = 12) -> str:
     """The layer names of a file, the ones closest to ``patterns`` first (at most ``limit``)."""
+    from difflib import get_close_matches  # only when a filter matched nothing
+
     names = list(dict.fromkeys(layer.name for layer in layers))
     aliases = {k: layer.name for layer in layers for k in layer.keras_names}
     scored: list[str] = []
@@ -128,7 +129,7 @@ def closest_names(patterns: Sequence[str], layers: Sequence[RecurrentLayer], lim
     for pattern in patterns:
         scored += [n for n in every if n.startswith(pattern)]
         scored += [n for n in every if pattern in n]
-        scored += difflib.get_close_matches(pattern, every, n=3, cutoff=0.6)
+        scored += get_close_matches(pattern, every, n=3, cutoff=0.6)
     scored = [aliases.get(n, n) for n in scored]
     ordered = list(dict.fromkeys([*scored, *names]))
     shown = ", ".join(ordered[:limit])
