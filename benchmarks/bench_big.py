@@ -4,15 +4,18 @@ Generates (with tf-keras, into a temporary folder, never committed) a 1.07 GB mo
 saved as a legacy ``.h5`` and as a ``.keras`` zip, then runs every contender as its own process
 (start-up included, as a user runs it), ``--repeat`` rounds with the contenders interleaved, after
 one untimed warm-up round (page cache warm). Reported: the median wall time and the median peak RSS
-of the child process (``os.wait4``'s ``ru_maxrss``), and the ratios the issue sets as targets:
+of the child process and the workers it reaped (``os.wait4``'s ``ru_maxrss``), and the ratios the
+issue sets as targets:
 
 * ``inspect --format json`` on the 1 GB ``.h5``: >= 3x faster than ``floor.py`` (naive h5py +
   numpy: read all, sha256, float64 statistics), peak RSS <= 300 MiB;
 * the same on the ``.keras``: within 1.2x of the ``.h5``, same memory bound;
 * ``check`` on the 1 GB ``.h5``: within 1.5x of ``inspect``;
-* a small file (``fixtures/tf_keras/zoo.h5``): within 1.2x of ``floor.py`` (start-up time).
+* a small file (``fixtures/tf_keras/zoo.h5``): within 1.2x of ``floor.py`` (start-up time; files
+  are read in a worker process by default, ``--in-process`` also times ``--jobs 0``).
 
-Usage: ``python benchmarks/bench_big.py [--repeat 5] [--workdir DIR] [--baseline DIR] [--small-only]``.
+Usage: ``python benchmarks/bench_big.py [--repeat 5] [--workdir DIR] [--baseline DIR] [--small-only]
+[--in-process]``.
 Children byte-compile into ``WORKDIR/pycache`` in the warm-up round (as ``pip install`` compiles a
 package), never into the source tree.
 ``--workdir`` keeps the generated models there for the next run (default: a temporary folder,
@@ -91,6 +94,9 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="also measure this source tree (e.g. main), interleaved")
     parser.add_argument("--skip-check", action="store_true", help="do not time check")
     parser.add_argument("--small-only", action="store_true", help="only the small-file (start-up) contenders")
+    parser.add_argument(
+        "--in-process", action="store_true", help="also time the small file read in-process (--jobs 0, no worker)"
+    )
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kernelsplit-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -113,8 +119,11 @@ def main() -> None:
             if not args.skip_check:
                 contenders[f"{prefix}check 1GB.h5"] = ([*kernelsplit, "check", "--format", "json", str(h5)], env)
             contenders[f"{prefix}inspect small"] = ([*kernelsplit, "inspect", "--format", "json", str(SMALL)], env)
+            if prefix == "" and args.in_process:
+                in_process = [*kernelsplit, "inspect", "--format", "json", "--jobs", "0", str(SMALL)]
+                contenders["inspect small --jobs 0"] = (in_process, env)
         if args.small_only:
-            contenders = {name: value for name, value in contenders.items() if name.endswith("small")}
+            contenders = {name: value for name, value in contenders.items() if "small" in name}
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
         print(f"{h5.stat().st_size / 1e9:.2f} GB model; {args.repeat} rounds after 1 warm-up; checkout {args.checkout}")
         for round_ in range(args.repeat + 1):
@@ -134,6 +143,9 @@ def main() -> None:
             if args.small_only:
                 ratio = medians[f"{prefix}inspect small"][0] / medians["floor small"][0]
                 print(f"{prefix or 'this checkout '}inspect small / floor {ratio:.2f} (target <= 1.2)")
+                if not prefix and "inspect small --jobs 0" in medians:
+                    ratio = medians["inspect small --jobs 0"][0] / medians["floor small"][0]
+                    print(f"this checkout inspect small --jobs 0 / floor {ratio:.2f} (in-process: no worker to start)")
             else:
                 report(medians, prefix)
     finally:
