@@ -20,7 +20,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .readers import is_artifact_dir, walk_verdict
+# The readers (numpy, h5py) are imported only when a folder or glob is walked: for named files the
+# CLI process never needs them, its workers read the files (docs/architecture.md, "Isolation").
 
 _GLOB_CHARS = set("*?[")
 #: Folders a walk never enters (besides hidden ones).
@@ -76,6 +77,8 @@ class Discovery:
 
 
 def _walk(root: Path, found: Discovery) -> None:
+    from .readers import is_artifact_dir
+
     if is_artifact_dir(root):
         found.candidates.append(Candidate(str(root), explicit=False))
         return
@@ -97,6 +100,8 @@ def _walk(root: Path, found: Discovery) -> None:
 
 
 def _consider(path: Path, found: Discovery) -> None:
+    from .readers import walk_verdict
+
     verdict = walk_verdict(path)
     if verdict is None:
         found.candidates.append(Candidate(str(path), explicit=False))
@@ -113,6 +118,8 @@ def discover(paths: tuple[str, ...] | list[str]) -> Discovery:
         if path.is_file() or (path.exists() and not path.is_dir()):
             found.candidates.append(Candidate(raw, explicit=True))
         elif path.is_dir():
+            from .readers import is_artifact_dir
+
             if is_artifact_dir(path):
                 found.candidates.append(Candidate(raw, explicit=True))
             else:

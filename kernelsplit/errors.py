@@ -8,6 +8,7 @@ file's error names the file in ``path`` (set by the library where the path is kn
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from .exitcodes import ExitCode
@@ -179,3 +180,15 @@ class InternalError(KernelsplitError):
     """kernelsplit itself failed (a bug): reported, never disguised as a problem with the file."""
 
     code = "internal"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file that could not be read: ``kernelsplit.try_open`` returns this instead of raising.
+
+    Defined here, not beside ``Artifact`` in ``model.py``, so the CLI process can report files its
+    workers failed to read without importing numpy (docs/architecture.md, "Isolation").
+    """
+
+    path: str
+    error: KernelsplitError

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 import numpy as np
 
 from ._compat import StrEnum
-from .errors import KernelsplitError, UnknownBlockError
+from .errors import Failure as Failure  # part of the model's vocabulary
+from .errors import UnknownBlockError
 from .layouts import CELL_LAYOUTS, CellLayout
 from .maths import Writer, resolve
 from .tensordata import Block
@@ -404,14 +405,6 @@ class Artifact:
         ahead = [m for m in members if m.direction == Direction.FORWARD]
         back = [m for m in members if m.direction == Direction.BACKWARD]
         return (ahead[0], back[0]) if len(ahead) == 1 and len(back) == 1 else None
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A file that could not be read: ``kernelsplit.try_open`` returns this instead of raising."""
-
-    path: str
-    error: KernelsplitError
 
 
 #: What ``try_open`` gives for one path.

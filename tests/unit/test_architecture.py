@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 
+import pytest
 from support.paths import REPO
 
 PACKAGE = REPO / "kernelsplit"
@@ -94,3 +95,28 @@ def test_matplotlib_only_in_render_plot_and_only_when_drawing() -> None:
                 at_module_level.append(str(path.relative_to(REPO)))
     assert not outside, outside
     assert not at_module_level, at_module_level
+
+
+@pytest.mark.parametrize("output_format", ["json", "text", "summary"])
+def test_cli_process_leaves_numpy_and_h5py_to_its_workers(output_format: str) -> None:
+    """``inspect FILE`` reads FILE in a worker: the CLI process itself must not pay for
+    numpy and h5py (start-up is the cost of a small file; docs/architecture.md, "Isolation")."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from kernelsplit.cli import main\n"
+        "try:\n"
+        "    sys.argv = ['kernelsplit', 'inspect', '--output-format', sys.argv[2], '--jobs', '1', sys.argv[1]]\n"
+        "    main()\n"
+        "except SystemExit as done:\n"
+        "    code = done.code\n"
+        "print(code, sorted(m for m in ('numpy', 'h5py', 'kernelsplit.model') if m in sys.modules), file=sys.stderr)\n"
+    )
+    fixture = REPO / "fixtures" / "tf_keras" / "zoo.h5"
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(fixture), output_format], capture_output=True, text=True, timeout=120
+    )
+    assert "my_lstm" in run.stdout  # the worker really read the file
+    assert run.stderr.strip().splitlines()[-1] == "0 []", run.stderr

@@ -36,7 +36,7 @@ def command(paths: tuple[str, ...], layers: tuple[str, ...], output_format: str)
     from ...analysis.explain import explain_artifact
     from ...analysis.select import NothingMatchedError, Selection
     from ...api import try_open
-    from ...model import Failure
+    from ...errors import Failure
     from ...render.explain import reporter as make_reporter
 
     selection = Selection(layers=layers)

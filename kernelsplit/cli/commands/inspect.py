@@ -66,8 +66,7 @@ def command(
     from ...batch.pool import Call, run_calls, warm
     from ...batch.results import InspectResult
     from ...discover import Skipped, discover
-    from ...errors import KernelsplitError, NotAModelError, NotFoundError, OutputError, UsageError
-    from ...model import Failure
+    from ...errors import Failure, KernelsplitError, NotAModelError, NotFoundError, OutputError, UsageError
     from ...render.inspect import reporter as make_reporter
     from ..progress import progress
 

@@ -11,14 +11,16 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ...discover import Skipped, skip_summary
-from ...errors import KernelsplitError
-from ...model import Artifact, Failure, GateTensor, RecurrentLayer
+from ...errors import Failure, KernelsplitError
 from ..console import make_console, output_width
 from ..layout import cell_width, file_text
 from . import InspectReporter
+
+if TYPE_CHECKING:  # the model (numpy) loads only where artifacts are read, not in a batch's parent
+    from ...model import Artifact, GateTensor, RecurrentLayer
 
 _CELL_CLASS = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN", "conv_lstm": "ConvLSTM"}
 HEADERS = ("file", "layer", "class", "units", "gates", "params", "max |w|", "NaN/Inf")

@@ -9,14 +9,16 @@ its maths are lines of their own: paths are never wrapped, the maths line wraps 
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ...discover import Skipped, skip_summary
-from ...errors import KernelsplitError
+from ...errors import Failure, KernelsplitError
 from ...layouts import CELL_LAYOUTS
-from ...model import Artifact, Failure, GateTensor, RecurrentLayer
 from ..layout import file_text, paragraph
 from . import InspectReporter
+
+if TYPE_CHECKING:  # the model (numpy) loads only where artifacts are read, not in a batch's parent
+    from ...model import Artifact, GateTensor, RecurrentLayer
 
 #: (header, justify) of every column, in display order.
 COLUMNS = (
