@@ -109,9 +109,11 @@ def _bind_with_config(weights_root: h5py.Group, prefix: str, model: LayerConfig,
     missing = []
     for layer in model.sublayers or []:
         owners = list(walk_layer(layer, layer.name, ""))
-        if not any(o.cell is not None for o in owners):
-            continue
         where = _join(prefix, layer.name)
+        if not any(o.cell is not None for o in owners):
+            if any(o.counts is None for o in owners):  # a class we do not know: search it by shapes
+                _unknown_class_group(weights_root, layer, where, result)
+            continue
         group = child(weights_root, layer.name, where)
         if not isinstance(group, h5py.Group):
             missing.append(f"layer {layer.name}: no group {where} in the file")
@@ -131,6 +133,22 @@ def _bind_with_config(weights_root: h5py.Group, prefix: str, model: LayerConfig,
             result.groups.extend(described)
     if missing:
         raise IncompleteError("the config names recurrent layers whose weights are not stored: " + listing(missing))
+
+
+def _unknown_class_group(weights_root: h5py.Group, layer: LayerConfig, where: str, result: ReadResult) -> None:
+    """A layer whose class the config walk does not know (a custom subclass of LSTM, a custom
+    cell): its stored weights are searched for cells by shape, so a recurrent layer is never
+    dropped because its class is not Keras's (docs/formats.md, "Classes kernelsplit does not know")."""
+    group = child(weights_root, layer.name, where)
+    if not isinstance(group, h5py.Group):
+        return
+    tensors = layer_tensors(group, where)
+    if tensors:
+        note = (
+            f"{layer.class_name} ({layer.name}) is a layer class kernelsplit does not know: "
+            "its weights were searched for recurrent cells by their shapes; its maths is unknown"
+        )
+        result.groups.append(WeightGroup(layer.name, tensors, notes=[note], binding=Binding("shapes", where)))
 
 
 def _distribute(owners: list[Owner], tensors: list[StoredTensor], where: str) -> list[WeightGroup] | None:

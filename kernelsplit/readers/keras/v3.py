@@ -45,7 +45,16 @@ from ..base import (
     require_regular,
     short_reason,
 )
-from .config_walk import Cell, LayerConfig, executable_layers, holds_cells, snake_case, walk_container, walk_layer
+from .config_walk import (
+    Cell,
+    LayerConfig,
+    Owner,
+    executable_layers,
+    holds_cells,
+    snake_case,
+    walk_container,
+    walk_layer,
+)
 from .h5data import H5Source
 from .h5safe import open_file, read_tensors
 from .v3_store import V3Store
@@ -300,9 +309,12 @@ def _read_v3(source: Any, config: Any, metadata: Any, fmt: ArtifactFormat) -> Re
         result.total_layers = len(model.sublayers)
         namer = StoreNamer(store, keras_version)
         missing: list[str] = []
+        unknown = _UnknownClasses(store)
         for owner in walk_container(model, "", "", namer=namer):
             cell = owner.cell
             if cell is None:
+                if owner.counts is None and owner.v3_path:
+                    unknown.add(owner, result)
                 continue
             comps = tuple(cell.v3_path.split("/")) if cell.v3_path is not None else None
             group = store.vars(comps) if comps is not None else None
@@ -315,6 +327,43 @@ def _read_v3(source: Any, config: Any, metadata: Any, fmt: ArtifactFormat) -> Re
     if missing:
         raise IncompleteError("the config names recurrent layers whose weights are not stored: " + listing(missing))
     return result
+
+
+class _UnknownClasses:
+    """The stored weights of layers whose class the config walk does not know (a custom subclass
+    of LSTM, a custom cell), handed on to be searched for cells by shape: a recurrent layer is
+    never dropped because its class is not Keras's (docs/formats.md, "Classes kernelsplit does not know")."""
+
+    def __init__(self, store: V3Store) -> None:
+        self.store = store
+        self._under: dict[tuple[str, ...], list[tuple[str, ...]]] | None = None
+
+    def objects_under(self, comps: tuple[str, ...]) -> list[tuple[str, ...]]:
+        """The data objects at or below ``comps`` (an index built once: no scan per layer)."""
+        if self._under is None:
+            self._under = {}
+            for found in self.store.data_objects():
+                for depth in range(1, len(found) + 1):
+                    self._under.setdefault(found[:depth], []).append(found)
+        return self._under.get(comps, [])
+
+    def add(self, owner: Owner, result: ReadResult) -> None:
+        assert owner.v3_path
+        comps = tuple(owner.v3_path.split("/"))
+        for found in self.objects_under(comps):
+            group = self.store.vars(found)
+            if group is None:
+                continue
+            where = self.store.where(found)
+            weights = store_group(numbered_tensors(group, where), list(found))
+            inner = [part for part in found[len(comps) :] if part not in ("layers", "cell", "cells")]
+            weights.name = "/".join([owner.name, *inner])
+            weights.binding = Binding("shapes", where)
+            weights.notes.append(
+                f"{owner.class_name} ({owner.name}) is a layer class kernelsplit does not know: "
+                "its weights were searched for recurrent cells by their shapes; its maths is unknown"
+            )
+            result.groups.append(weights)
 
 
 class StoreNamer:
