@@ -294,9 +294,9 @@ class ForwardResult:
     """What a Keras recurrent layer returns, computed by the reference.
 
     ``sequence`` holds every step's output (B, T, ...) in Keras's order (processing order for
-    ``go_backwards``); ``output`` is what the layer returns (``sequence`` or its last step, as
-    ``return_sequences`` says); ``states`` the final states in Keras's order (``[h, c]`` / ``[h]``;
-    a Bidirectional: forward states then backward states).
+    ``go_backwards``; (T, B, ...) for a ``time_major`` layer); ``output`` is what the layer returns
+    (``sequence`` or its last step, as ``return_sequences`` says); ``states`` the final states in
+    Keras's order (``[h, c]`` / ``[h]``; a Bidirectional: forward states then backward states).
     """
 
     output: np.ndarray | list[np.ndarray]
@@ -380,6 +380,20 @@ def _return_sequences(layer: LayerLike, given: bool | None) -> bool:
     return stored if isinstance(stored, bool) else False
 
 
+def time_major(layer: LayerLike) -> bool:
+    """tf.keras's ``time_major=True``: the layer takes and returns (time, batch, ...) sequences."""
+    return layer.config.get("time_major") is True
+
+
+def _swap_time_and_batch(result: ForwardResult) -> ForwardResult:
+    assert isinstance(result.sequence, np.ndarray) and isinstance(result.output, np.ndarray)
+    sequence = np.swapaxes(result.sequence, 0, 1)
+    output = sequence if result.return_sequences else result.output
+    return ForwardResult(
+        output=output, sequence=sequence, states=result.states, return_sequences=result.return_sequences
+    )
+
+
 def forward(
     layer: LayerLike | Sequence[LayerLike],
     x: Any,
@@ -392,12 +406,17 @@ def forward(
 
     ``return_sequences`` None follows the layer's stored config (Keras's default False when it has
     none); ``dtype`` is the compute type (float64 by default; ``"stored"`` for the stored one).
+    A ``time_major`` layer takes ``x`` as (time, batch, ...) and returns its sequences so, as Keras does.
     """
     layers = list(layer) if isinstance(layer, Sequence) else [layer]
     cells = [program(one, dtype) for one in layers]
     if len({cell.go_backwards for cell in cells}) > 1:
         raise UsageError("the cells of one stacked RNN must share go_backwards")
-    return run(cells, x, initial_state, return_sequences=_return_sequences(layers[0], return_sequences))
+    major = time_major(layers[0])
+    if major:
+        x = np.swapaxes(np.asarray(x), 0, 1)
+    result = run(cells, x, initial_state, return_sequences=_return_sequences(layers[0], return_sequences))
+    return _swap_time_and_batch(result) if major else result
 
 
 def bidirectional(
@@ -438,9 +457,10 @@ def bidirectional(
     back_output = back.output
     back_sequence = back.sequence
     assert isinstance(back_output, np.ndarray) and isinstance(back_sequence, np.ndarray)
+    time_axis = 0 if time_major(forward_layer) else 1
     if sequences:
-        back_output = np.flip(back_output, axis=1)
-    back_sequence = np.flip(back_sequence, axis=1)
+        back_output = np.flip(back_output, axis=time_axis)
+    back_sequence = np.flip(back_sequence, axis=time_axis)
     assert isinstance(ahead.output, np.ndarray) and isinstance(ahead.sequence, np.ndarray)
     return ForwardResult(
         output=merge(ahead.output, back_output),

@@ -185,8 +185,12 @@ def _slot_name(layer: RecurrentLayer) -> Any:
 def _sequence(layer: RecurrentLayer) -> str:
     fact = layer.maths.go_backwards
     if not fact.known:
-        return "go_backwards unknown (not stored in this file): t = 1 … T, or t = T … 1"
-    return SEQUENCE_BACKWARD if fact.value else SEQUENCE_FORWARD
+        text = "go_backwards unknown (not stored in this file): t = 1 … T, or t = T … 1"
+    else:
+        text = SEQUENCE_BACKWARD if fact.value else SEQUENCE_FORWARD
+    if layer.config.get("time_major") is True:
+        text += "; time_major: x and the outputs are (time, batch, features)"
+    return text
 
 
 def _output(layer: RecurrentLayer) -> str:

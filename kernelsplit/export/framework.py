@@ -37,6 +37,11 @@ def go_backwards(layer: RecurrentLayer) -> bool:
     return bool(layer.maths.go_backwards.value)
 
 
+def time_major(layer: RecurrentLayer) -> bool:
+    """tf.keras's ``time_major=True``: sequences are (time, batch, features), in and out."""
+    return layer.config.get("time_major") is True
+
+
 def unknown_maths_refusal(layer: RecurrentLayer) -> str | None:
     """Why the layer's function is not known from the file: facts neither stored nor assumed."""
     unknown = [key for key in NEEDED_MATHS.get(layer.cell, ()) if not getattr(layer.maths, key).known]

@@ -31,6 +31,7 @@ from .framework import (
     merge_note,
     reset_after,
     resolved,
+    time_major,
     zeros_like_bias,
 )
 
@@ -97,7 +98,12 @@ class OnnxLayout(FrameworkLayout):
             attributes["linear_before_reset"] = 1 if reset_after(first) else 0
         attributes.update(activation_attributes(unit))
         notes = [n for layer in unit.layers for n in assumed_notes(layer)] + merge_note(unit, self.target)
-        notes.append("X is [seq_length, batch_size, input_size] (ONNX layout=0): transpose Keras's batch-first input")
+        if time_major(first):
+            notes.append("X is [seq_length, batch_size, input_size] (ONNX layout=0): the layer's own time_major input")
+        else:
+            notes.append(
+                "X is [seq_length, batch_size, input_size] (ONNX layout=0): transpose Keras's batch-first input"
+            )
         if direction == "reverse":
             notes.append(
                 f"{first.name}: Keras go_backwards returns outputs in processing (reversed) order; "

@@ -27,6 +27,7 @@ from .framework import (
     onnx_alternative,
     reset_after,
     resolved,
+    time_major,
     zeros_like_bias,
 )
 
@@ -117,7 +118,7 @@ class PyTorchLayout(FrameworkLayout):
             "hidden_size": first.units,
             "num_layers": 1,
             "bias": "bias" in first.parts,
-            "batch_first": True,
+            "batch_first": not time_major(first),
             "bidirectional": unit.bidirectional,
         }
         if first.cell == "simple_rnn":
@@ -126,7 +127,8 @@ class PyTorchLayout(FrameworkLayout):
         if not unit.bidirectional and go_backwards(first):
             notes.append(
                 f"{first.name}: Keras go_backwards=True; PyTorch has no such flag: feed the input "
-                "reversed in time (torch.flip(x, [1])); outputs then come in Keras's processing order"
+                f"reversed in time (torch.flip(x, [{0 if time_major(first) else 1}])); outputs then come in "
+                "Keras's processing order"
             )
         target = {
             "module": CELL_LAYOUTS[first.cell].targets[self.name].op,

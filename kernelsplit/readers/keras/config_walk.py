@@ -219,6 +219,7 @@ def hyperparameters(cfg: dict[str, Any], class_name: str) -> dict[str, Any]:
         "use_bias",
         "reset_after",
         "go_backwards",
+        "time_major",
         "return_sequences",
         "return_state",
         "merge_mode",
