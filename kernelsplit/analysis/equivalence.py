@@ -12,10 +12,10 @@ proved from what the files store, never assumed:
   biases, so only their sum matters (a CuDNN layer's two halves against the one bias Keras converts
   them to); a GRU adds them for z and r, but for h the recurrent bias sits inside the reset
   product, so h's two halves must be equal one by one, and ``reset_after`` must agree. No bias
-  (``use_bias=False``) is a zero bias. Sums are formed exactly in float64 and must agree within one
-  unit in the last place of the narrowest stored float type at the halves' magnitude (the rounding
-  Keras's own float32 arithmetic adds when it adds each half; its CuDNN conversion gives exactly
-  equal sums).
+  (``use_bias=False``) is a zero bias. Where either side stores two halves, sums are formed exactly
+  in float64 and must agree within one unit in the last place of the narrowest stored float type at
+  the halves' magnitude: the rounding Keras's own float32 arithmetic adds when it adds each half (its
+  CuDNN conversion gives exactly equal sums). Where both sides store one bias, it must be equal.
 
 A weights-only file has no maths of its own (the model that loads it supplies them): against it,
 equal effective weights are enough, and the reason says so. Otherwise a maths fact unknown on
@@ -73,6 +73,8 @@ def normalized_config(layer: RecurrentLayer) -> dict[str, Any]:
     for key in ("strides", "kernel_size", "dilation_rate"):
         if isinstance(out.get(key), tuple):
             out[key] = list(out[key])
+    if not layer.inferred:  # Keras 3 and Keras 1/2 layers have no time_major: they are batch-major
+        out.setdefault("time_major", False)
     return out
 
 
@@ -173,7 +175,11 @@ def compare_values(old: RecurrentLayer, new: RecurrentLayer) -> tuple[bool, list
                 return False, [f"bias[{gate}] or recurrent_bias[{gate}] differs (h's halves are used apart)"]
             split_equal.append(gate)
             continue
-        if not _sums_agree((a_in, a_rec), (b_in, b_rec), rounding):
+        halves = [_values(layer, Part.RECURRENT_BIAS, gate) is not None for layer in (old, new)]
+        if not any(halves):  # one bias on each side: nothing was split, so no rounding to allow
+            if not _equal(a_in, b_in):
+                return False, [f"bias[{gate}] differs"]
+        elif not _sums_agree((a_in, a_rec), (b_in, b_rec), rounding):
             return False, [f"bias[{gate}] + recurrent_bias[{gate}] differs"]
         if not (_equal(a_in, b_in) and _equal(a_rec, b_rec)):
             summed.append(gate)

@@ -167,3 +167,20 @@ def test_a_changed_bias_sum_is_not_equivalent(tmp_path: Path) -> None:
     assert lstm.status == "changed"
     assert lstm.reasons == ["bias[f] + recurrent_bias[f] differs"]
     assert report.verdict == DiffVerdict.BREAKING  # the CuDNN side's recurrent_bias blocks are gone
+
+
+@pytest.mark.parametrize("layer_name", ["simple", "gru_ra_false"])
+def test_one_ulp_on_a_single_stored_bias_is_a_change(tmp_path: Path, layer_name: str) -> None:
+    """With one bias per gate on both sides nothing was split, so Keras's rounding of a sum of two
+    halves is no excuse: a bias one float32 ulp away computes another function."""
+    path = Path(shutil.copy(FIXTURES / "tf_keras" / "zoo.h5", tmp_path / "ulp.h5"))
+    cell = {"simple": "simple_rnn_cell", "gru_ra_false": "gru_cell"}[layer_name]
+    with h5py.File(path, "r+") as h5:
+        bias = h5[f"model_weights/{layer_name}/{layer_name}/{cell}/bias:0"]
+        values = bias[...]
+        values[0] = np.nextafter(values[0], np.float32(np.inf))
+        bias[...] = values
+    report = diff_artifacts(kernelsplit.open(FIXTURES / "tf_keras" / "zoo.h5"), kernelsplit.open(path))
+    layer = next(found for found in report.layers if found.name == layer_name)
+    assert layer.status == "changed"
+    assert layer.reasons == [f"bias[{'h' if layer_name == 'simple' else 'z'}] differs"]
