@@ -13,6 +13,14 @@ from typing import Any
 
 
 def load(registry: dict[str, str], package: str, name: str) -> Any:
-    """The reporter class ``registry[name]`` (``"module:Class"`` inside ``package``), imported now."""
+    """The reporter class ``registry[name]`` (``"module:Class"`` inside ``package``), imported now.
+
+    An unknown ``name`` (a library caller's typo: the CLI offers only the registry's names) is a
+    usage error listing the formats there are.
+    """
+    if name not in registry:
+        from ..errors import UsageError
+
+        raise UsageError(f"unknown output format {name!r}: choose from {', '.join(registry)}")
     module, cls = registry[name].split(":")
     return getattr(importlib.import_module(f"{package}.{module}"), cls)
