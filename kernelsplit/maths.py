@@ -165,7 +165,7 @@ def _leaky_relu(x: np.ndarray) -> np.ndarray:
 
 
 def _clip(scale: float) -> Callable[[np.ndarray], np.ndarray]:
-    """``clip(scale·x + 0.5, 0, 1)``: the hard sigmoids."""
+    """``clip(scale·x + 0.5, 0, 1)``: Keras 2's hard sigmoid (Keras 3's divides by 6 instead)."""
     return lambda x: np.clip(scale * x + 0.5, 0.0, 1.0)
 
 
@@ -188,7 +188,7 @@ _COMMON: dict[str, Activation] = {
         Activation(
             "selu",
             f"{_SELU_SCALE} · elu(x, α={_SELU_ALPHA})",
-            lambda x: _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0.0))),
+            _selu,
         ),
         Activation("softplus", "log(1 + exp(x))", _softplus, OnnxActivation("Softplus")),
         Activation("softsign", "x / (1 + |x|)", lambda x: x / (1.0 + np.abs(x)), OnnxActivation("Softsign")),
@@ -199,7 +199,7 @@ _COMMON: dict[str, Activation] = {
         Activation(
             "leaky_relu",
             "x if x > 0 else 0.2·x",
-            lambda x: np.where(x > 0, x, 0.2 * x),
+            _leaky_relu,
             OnnxActivation("LeakyRelu", 0.2),
         ),
         Activation("mish", "x · tanh(softplus(x))", lambda x: x * np.tanh(_softplus(x))),
@@ -226,7 +226,7 @@ _COMMON: dict[str, Activation] = {
 _HARD_SIGMOID_KERAS2 = Activation(
     "hard_sigmoid",
     "clip(0.2·x + 0.5, 0, 1)",
-    lambda x: np.clip(0.2 * x + 0.5, 0.0, 1.0),
+    _clip(0.2),
     OnnxActivation("HardSigmoid", 0.2, 0.5),
 )
 _HARD_SIGMOID_KERAS3 = Activation(
