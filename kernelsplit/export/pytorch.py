@@ -125,11 +125,14 @@ class PyTorchLayout(FrameworkLayout):
             kwargs["nonlinearity"] = first.maths.activation.value
         notes = [n for layer in unit.layers for n in assumed_notes(layer)] + merge_note(unit, self.target)
         if not unit.bidirectional and go_backwards(first):
-            notes.append(
+            flip = 0 if time_major(first) else 1
+            note = (
                 f"{first.name}: Keras go_backwards=True; PyTorch has no such flag: feed the input "
-                f"reversed in time (torch.flip(x, [{0 if time_major(first) else 1}])); outputs then come in "
-                "Keras's processing order"
+                f"reversed in time (torch.flip(x, [{flip}])); outputs then come in Keras's processing order"
             )
+            if first.direction == "backward":
+                note += "; as a Bidirectional direction, Keras flips them back into input order before merging"
+            notes.append(note)
         target = {
             "module": CELL_LAYOUTS[first.cell].targets[self.name].op,
             "kwargs": kwargs,

@@ -191,10 +191,15 @@ def c_identifier(*parts: str) -> str:
     return name if name and (name[0].isalpha()) else f"ks_{name}"
 
 
+#: kernelsplit's own formula symbols, as a C programmer writes them (the rest is escaped).
+_ASCII_MATHS = str.maketrans({"·": "*", "√": "sqrt", "α": "alpha", "⊙": "(*)", "×": "x", "…": "...", "−": "-"})
+
+
 def c_comment_text(text: object) -> str:
-    """Text safe inside a C block comment: printable ASCII only (others as ``\\u{...}``), no ``*/``
-    or ``/*``, no trigraph ``??``; a hostile name cannot end the comment or inject code."""
-    value = _UNPRINTABLE.sub(lambda m: f"\\u{{{ord(m.group()):x}}}", str(text))
+    """Text safe inside a C block comment: printable ASCII only (kernelsplit's formula symbols
+    spelled out, others as ``\\u{...}``), no ``*/`` or ``/*``, no trigraph ``??``; a hostile name
+    cannot end the comment or inject code."""
+    value = _UNPRINTABLE.sub(lambda m: f"\\u{{{ord(m.group()):x}}}", str(text).translate(_ASCII_MATHS))
     while "*/" in value or "/*" in value or "??" in value:
         value = value.replace("*/", "* /").replace("/*", "/ *").replace("??", "? ?")
     return value
