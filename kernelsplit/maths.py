@@ -311,7 +311,9 @@ def _default_reset_after(generation: Generation, version: str | None) -> bool | 
         return True
     if version is None or (version.endswith("-tf") and version.startswith("2.2")):
         return None
-    return not version.endswith("-tf")  # TF 1.x tf.keras: False; TF 2.x: True
+    # TF 1.x tf.keras ("-tf" up to 2.1.x): False; TF 2.x ("2.3.0-tf" from TF 2.2, then "2.4" on): True,
+    # the same split as _default_recurrent's.
+    return not (version.endswith("-tf") and version.startswith(("2.0", "2.1")))
 
 
 #: The activation every generation defaults to (``activation=tanh``) and ``go_backwards=False``.
