@@ -16,16 +16,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import ExportRefusedError
+from ..forward import NEEDED
 from ..maths import Activation, default_recurrent_activation, resolve
 from ..model import GateTensor, RecurrentLayer
 from .base import ExportedArray, ExportGroup, Refusal
 
-#: The maths facts a framework needs to know to compute the same function, per cell kind.
-NEEDED_MATHS: dict[str, tuple[str, ...]] = {
-    "lstm": ("activation", "recurrent_activation", "go_backwards"),
-    "gru": ("activation", "recurrent_activation", "go_backwards", "reset_after"),
-    "simple_rnn": ("activation", "go_backwards"),
-}
+#: The maths facts a framework needs to know to compute the same function, per cell kind: those
+#: the reference forward pass needs (one table; ConvLSTM has no framework layout).
+NEEDED_MATHS = NEEDED
 ASSUME_OPTION = "--assume-activations generation-default|sigmoid|hard_sigmoid"
 
 
