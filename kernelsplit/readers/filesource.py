@@ -3,10 +3,12 @@
 A :class:`FileSource` is a file (or a byte range of one: a STORED zip member, or an anonymous
 temporary file) that weights are read from after the reader is done. At most :data:`MAX_OPEN`
 sources keep a descriptor (and, for HDF5, an h5py handle) open between reads, least recently used
-closed first, so an artifact can outlive its reads and a batch never runs out of descriptors. A
-file reopened later must be the same (device, inode, size, mtime), else the read is refused:
-numbers read then could not be those the digests were taken of. See docs/architecture.md,
-"Big models".
+closed first, so an artifact can outlive its reads and a batch never runs out of descriptors. The
+set holds sources weakly: a source nobody uses any more is closed when it is collected (with the
+temporary file it may own). Every read checks that the file is still the one read at first (device,
+inode, size, mtime, ctime: ``fstat`` of the kept descriptor, or ``stat`` before a reopen), else it
+is refused: numbers read then could not be those the digests were taken of. See
+docs/architecture.md, "Big models".
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 
@@ -27,22 +30,58 @@ from ..tensordata import Scratch, Window, grid
 MAX_OPEN = 8
 
 _lock = threading.RLock()
-_open: OrderedDict[int, FileSource] = OrderedDict()
+#: Sources holding a descriptor (or handle), least recently used first; weakly, so a source
+#: dropped by its artifact is collected (and closed) rather than kept open by this set.
+_open: OrderedDict[int, weakref.ref[FileSource]] = OrderedDict()
 
 
 def release_all() -> None:
     """Close every kept descriptor and handle (at exit, before h5py tears down: its file-object
     driver must not call into a window object that is already gone)."""
     with _lock:
-        for source in list(_open.values()):
-            source.release()
+        for ref in list(_open.values()):
+            source = ref()
+            if source is not None:
+                source.release()
+        _open.clear()
 
 
 atexit.register(release_all)
 
 
-def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
-    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+def _identity(stat: os.stat_result) -> tuple[int, ...]:
+    # ctime too: a rewrite that restores the mtime (``cp -p``, ``rsync -t``) still moves it.
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+class _Held:
+    """What a source keeps open between reads: a descriptor, and a handle on it (h5py's), if any.
+
+    Apart from the source so that a finalizer can close it when the source is collected.
+    """
+
+    __slots__ = ("fd", "handle")
+
+    def __init__(self) -> None:
+        self.fd: int | None = None
+        self.handle: Any = None
+
+    def close(self) -> None:
+        handle, self.handle = self.handle, None
+        if handle is not None:
+            handle.close()
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            os.close(fd)
+
+
+def _collected(key: int, held: _Held) -> None:
+    """A source was collected: forget it and close what it held."""
+    with _lock:
+        ref = _open.get(key)
+        if ref is not None and ref() is None:
+            del _open[key]
+        held.close()
 
 
 class FileSource:
@@ -66,7 +105,7 @@ class FileSource:
         self._keep = keep
         if path is not None:
             stat = os.stat(path)
-            self._identity: tuple[int, int, int, int] | None = _identity(stat)
+            self._identity: tuple[int, ...] | None = _identity(stat)
             whole = stat.st_size
         else:
             assert keep is not None
@@ -74,7 +113,8 @@ class FileSource:
             whole = os.fstat(keep.fileno()).st_size
         self.size = whole - base if size is None else size
         self._whole_file = path is not None and base == 0 and self.size == whole
-        self._fd: int | None = None
+        self._held = _Held()
+        weakref.finalize(self, _collected, id(self), self._held)
 
     def pread(self, offset: int, out: np.ndarray) -> None:
         """Fill ``out`` (a contiguous array) with the bytes from ``offset``."""
@@ -91,10 +131,14 @@ class FileSource:
                 done += got
 
     def _descriptor(self) -> int:
-        if self._fd is None:
-            self._fd = self._new_descriptor()
+        """The kept descriptor (opened when closed), checked to be the file first read: the caller holds the lock."""
+        held = self._held
+        if held.fd is None:
+            held.fd = self._new_descriptor()
+        else:
+            self._check_unchanged(os.fstat(held.fd))
         self._touch()
-        return self._fd
+        return held.fd
 
     def _new_descriptor(self) -> int:
         if self._keep is not None:
@@ -116,19 +160,21 @@ class FileSource:
 
     def _touch(self) -> None:
         """Mark this source recently used; close the least recently used beyond :data:`MAX_OPEN`."""
-        _open[id(self)] = self
-        _open.move_to_end(id(self))
+        key = id(self)
+        if key not in _open:
+            _open[key] = weakref.ref(self)
+        _open.move_to_end(key)
         while len(_open) > MAX_OPEN:
             _, oldest = _open.popitem(last=False)
-            oldest.release()
+            source = oldest()
+            if source is not None:
+                source.release()
 
     def release(self) -> None:
-        """Close the kept descriptor (reopened on the next read)."""
+        """Close the kept descriptor and handle (reopened on the next read)."""
         with _lock:
             _open.pop(id(self), None)
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
+            self._held.close()
 
 
 def read_window(

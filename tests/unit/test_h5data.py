@@ -7,8 +7,11 @@ layout), so every one must give the original's digests, statistics and arrays.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import shutil
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,7 @@ import kernelsplit
 from kernelsplit.errors import CorruptFileError
 from kernelsplit.model import Artifact
 from kernelsplit.readers import filesource
-from kernelsplit.readers.keras import h5data
+from kernelsplit.readers.keras import h5data, h5safe
 
 ZOO_H5 = FIXTURES / "tf_keras" / "zoo.h5"
 ZOO_KERAS = FIXTURES / "keras3" / "zoo.keras"
@@ -165,3 +168,91 @@ def test_hdf5_layouts_read_identically(
             with variant.open("r+b") as handle:
                 handle.write(b"kernelsplit user block")
         _assert_same(kernelsplit.open(variant), kernelsplit.open(original))
+
+
+def _lazy_tensors(artifact: Artifact) -> list[Any]:
+    return [t for layer in artifact.layers for t in layer.tensors if isinstance(t.block.blocks.data, h5data.H5Data)]
+
+
+@pytest.mark.parametrize("through_h5py", [False, True], ids=["pread", "h5py"])
+@pytest.mark.parametrize("original", [ZOO_H5, ZOO_KERAS], ids=["h5", "stored-keras"])
+def test_a_file_changed_in_place_while_its_handle_is_kept_is_refused(
+    pread_everything: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, original: Path, through_h5py: bool
+) -> None:
+    """Same inode, descriptor still open: the next read checks the file, it does not trust the handle."""
+    path = tmp_path / original.name
+    shutil.copy(original, path)
+    where = {t.block.blocks.data.name: t for t in _lazy_tensors(kernelsplit.open(path))}  # offsets, by pread
+    if through_h5py:
+        monkeypatch.setattr(h5data, "_contiguous_offset", lambda *_: None)
+    first, *rest = _lazy_tensors(kernelsplit.open(path))
+    first.array  # noqa: B018 - opens and keeps the descriptor (and the h5py handle)
+    assert id(first.block.blocks.data.source) in filesource._open
+    victim = rest[-1]
+    data = where[victim.block.blocks.data.name].block.blocks.data
+    with path.open("r+b") as handle:
+        handle.seek(data.source.base + data._offset)
+        handle.write(bytes(64))
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # if the write fell in the same tick
+    assert path.stat().st_ino == stat.st_ino
+    with pytest.raises(CorruptFileError, match="changed on disk"):
+        victim.array  # noqa: B018 - the read is the test
+    filesource.release_all()
+
+
+def test_chunked_datasets_read_from_many_threads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A thread's least-recently-used closing never closes a handle under another thread's read."""
+    monkeypatch.setattr(filesource, "MAX_OPEN", 2)
+    datas = []
+    for k in range(6):
+        path = tmp_path / f"chunked{k}.h5"
+        with h5py.File(path, "w") as target:
+            target.create_dataset("d", data=np.random.default_rng(k).random((256, 512), dtype="f4"), chunks=(8, 512))
+        with h5safe.open_file(path) as h5:
+            data, _ = h5safe.read_dataset(h5["d"], "d")
+        assert isinstance(data, h5data.H5Data) and data._offset is None  # read through h5py
+        datas.append(data)
+    expected = [np.concatenate([d.read(w) for w in d.windows(1 << 16)]) for d in datas]
+    failures: list[BaseException] = []
+
+    def work(data: h5data.H5Data, want: np.ndarray) -> None:
+        try:
+            for _ in range(10):
+                assert np.array_equal(np.concatenate([data.read(w) for w in data.windows(1 << 16)]), want)
+        except BaseException as exc:  # reported below, in the test's thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=pair) for pair in zip(datas, expected, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    filesource.release_all()
+    assert failures == []
+
+
+def _deleted_files_open() -> int:
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # closed since it was listed
+            count += os.readlink(f"/proc/self/fd/{fd}").endswith("(deleted)")
+    return count
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts descriptors through Linux's /proc/self/fd")
+def test_dropped_artifacts_release_their_temporary_files(pread_everything: None, tmp_path: Path) -> None:
+    """A compressed member's temporary file lives as long as its artifact, not as long as the process."""
+    deflated = tmp_path / "deflated.keras"
+    with zipfile.ZipFile(ZOO_KERAS) as source, zipfile.ZipFile(deflated, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info.filename))
+    gc.collect()
+    before = _deleted_files_open()
+    artifacts = [kernelsplit.open(deflated) for _ in range(20)]
+    for artifact in artifacts:
+        _summary(artifact)
+    assert _deleted_files_open() >= before + 20
+    del artifacts, artifact
+    gc.collect()
+    assert _deleted_files_open() == before

@@ -34,9 +34,10 @@ SMALL_BYTES = 64 << 10
 #: The most bytes of small datasets one source keeps in memory (what a small file costs, bounded).
 EAGER_BYTES = 16 << 20
 
-#: HDF5 file id -> (the handle's id object, while it lives; the source it was opened from), so a
-#: dataset finds its source. The source lives as long as the entry; dead handles are pruned.
-_by_file: dict[int, tuple[weakref.ref[Any], H5Source]] = {}
+#: HDF5 file id -> (the handle's id object, the source it was opened from), both weakly, so a
+#: dataset finds its source; a handle given out by :meth:`H5Source.open` keeps its source alive
+#: while it lives, the datasets read through it keep theirs. Dead entries are pruned.
+_by_file: dict[int, tuple[weakref.ref[Any], weakref.ref[H5Source]]] = {}
 
 
 class H5Source(FileSource):
@@ -52,7 +53,8 @@ class H5Source(FileSource):
         keep: IO[bytes] | None = None,
     ) -> None:
         super().__init__(path, base=base, size=size, what=what, keep=keep)
-        self._h5: h5py.File | None = None
+        #: The descriptor under the kept h5py handle (``self._held.handle``), checked before each use.
+        self._h5_fd = -1
         self._eager = 0
 
     @classmethod
@@ -62,8 +64,8 @@ class H5Source(FileSource):
             entry = _by_file.get(h5.id.id)
         if entry is None:
             return None
-        handle = entry[0]()
-        return entry[1] if handle is not None and handle.valid else None
+        handle, source = entry[0](), entry[1]()
+        return source if handle is not None and handle.valid else None
 
     def keep_small(self, nbytes: int) -> bool:
         """Whether a dataset of ``nbytes`` is small enough to read now and keep (see :data:`SMALL_BYTES`)."""
@@ -74,37 +76,45 @@ class H5Source(FileSource):
 
     def open(self) -> h5py.File:
         """A new read-only h5py handle the caller closes; datasets read through it find this source."""
+        h5, _ = self._open_h5()
+        h5._kernelsplit_source = self  # the source lives while the caller holds the handle
+        return h5
+
+    def _open_h5(self) -> tuple[h5py.File, int]:
+        """A new handle, and the descriptor it reads through."""
         if self._whole_file:
             self._check_unchanged()
             h5 = h5py.File(self.path, "r")
+            fd = h5.id.get_vfd_handle()
         else:
-            h5 = h5py.File(_Window(self._new_descriptor(), self.base, self.size), "r")
+            window = _Window(self._new_descriptor(), self.base, self.size)
+            h5 = h5py.File(window, "r")
+            fd = window.descriptor
         with lock():
             for key, (handle, _) in list(_by_file.items()):
                 alive = handle()
                 if alive is None or not alive.valid:
                     del _by_file[key]
-            _by_file[h5.id.id] = (weakref.ref(h5.id), self)
-        return h5
+            _by_file[h5.id.id] = (weakref.ref(h5.id), weakref.ref(self))
+        return h5, fd
 
     def dataset(self, name: str) -> h5py.Dataset:
-        """The dataset ``name`` through the kept handle (reopened when closed)."""
+        """The dataset ``name`` through the kept handle (reopened when closed, checked when kept).
+
+        The caller holds :func:`~kernelsplit.readers.filesource.lock` while it reads the dataset:
+        another thread could otherwise close the handle under the read.
+        """
         with lock():
-            if self._h5 is None or not self._h5.id.valid:
-                self._h5 = self.open()
+            held = self._held
+            if held.handle is None or not held.handle.id.valid:
+                held.handle, self._h5_fd = self._open_h5()
+            else:
+                self._check_unchanged(os.fstat(self._h5_fd))
             self._touch()
-            found = self._h5[name]
+            found = held.handle[name]
         if not isinstance(found, h5py.Dataset):
             raise CorruptFileError(f"{name} is no longer a dataset")
         return found
-
-    def release(self) -> None:
-        """Close the kept descriptor and handle (reopened on the next read)."""
-        with lock():
-            if self._h5 is not None:
-                self._h5.close()
-                self._h5 = None
-            super().release()
 
 
 class _Window(io.RawIOBase):
@@ -139,6 +149,10 @@ class _Window(io.RawIOBase):
 
     def tell(self) -> int:
         return self._pos
+
+    @property
+    def descriptor(self) -> int:
+        return self._fd
 
     def close(self) -> None:
         if not self.closed and self._fd >= 0:
@@ -193,8 +207,9 @@ class H5Data:
 
     def _h5_read(self, window: Window) -> np.ndarray:
         r0, r1, c0, c1 = window
-        dataset = self.source.dataset(self.name)
-        words = np.asarray(dataset[hyperslab(self._shape, window)] if self._shape else dataset[()])
+        with lock():  # another thread's least-recently-used closing must wait for this read
+            dataset = self.source.dataset(self.name)
+            words = np.asarray(dataset[hyperslab(self._shape, window)] if self._shape else dataset[()])
         if words.dtype.kind == "V":
             words = words.view(self._words)
         return words.reshape(r1 - r0, c1 - c0)
