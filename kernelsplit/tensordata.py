@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 #: Bytes of stored words read per window: whole rows up to this size (a single row that is wider
 #: is read in column ranges of this size). 1 MiB keeps a window and its float64 copy in cache.
+#: A chunked HDF5 dataset is read in bands of whole chunk rows, which can be larger (one band).
 WINDOW_BYTES = 1 << 20
 #: Blocks at least this large are hashed on the background thread, smaller ones inline.
 _THREAD_HASH_BYTES = 1 << 20
@@ -508,7 +509,8 @@ class _Hashing:
             except BaseException as exc:  # reported by wait(); the digest is then not used
                 self.error = exc
             finally:
-                self.free.put(buffer)
+                # A buffer grown for an outsized band is dropped, not kept for the process's life.
+                self.free.put(buffer if buffer.size <= 2 * WINDOW_BYTES else np.empty(0, dtype=np.uint8))
 
     def update(self, hasher: Any, piece: np.ndarray) -> None:
         """Hash a copy of ``piece`` (C order) in the background."""

@@ -7,6 +7,7 @@ the computations kernelsplit made before the pass existed.
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
@@ -191,3 +192,15 @@ def test_arrays_handed_out_are_read_only_and_remembered_only_while_held() -> Non
     identity = id(first)
     del first
     assert np.array_equal(block.values(), stored[:, 2:]) and identity is not None
+
+
+def test_the_hashing_pool_does_not_keep_outsized_buffers() -> None:
+    """A chunk-aligned band larger than a window is hashed right, but its buffer is not kept."""
+    hashing = tensordata._Hashing()
+    band = np.arange(3 * tensordata.WINDOW_BYTES // 8, dtype=np.float64).reshape(-1, 128)
+    hasher = hashlib.sha256()
+    hashing.update(hasher, band)
+    hashing.wait()
+    assert hasher.hexdigest() == hashlib.sha256(band.tobytes()).hexdigest()
+    pooled = list(hashing.free.queue)
+    assert pooled and all(buffer.size <= 2 * tensordata.WINDOW_BYTES for buffer in pooled)
