@@ -99,7 +99,7 @@ def make_model(path: Path, units: int, layers: int) -> None:
             array = rng.standard_normal(size=w.shape, dtype=np.float32)
             array *= 0.05
             weights.append(array)
-        weights[1][100, {units} + 200] = 9.0  # one exploded recurrent weight in lstm_0's U_f
+        weights[1][{units // 2}, {units + units // 2}] = 9.0  # one exploded recurrent weight in lstm_0's U_f
         model.set_weights(weights)
         model.save({str(path)!r})
     """)

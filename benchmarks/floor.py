@@ -9,8 +9,8 @@ ratios against it. Usage: ``python benchmarks/floor.py MODEL.h5``.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
-import sys
 
 import h5py
 import numpy as np
@@ -51,4 +51,6 @@ def main(path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("model", help="a legacy full-model .h5 (with model_weights)")
+    main(parser.parse_args().model)

@@ -48,7 +48,7 @@ def test_a_hang_a_crash_and_a_memory_bomb_are_each_one_error_and_the_batch_goes_
         call("pid_after", 0, path="ok-after"),
     ]
     done: list[str] = []
-    outcomes = list(pool.run(calls, Limits(jobs=2, timeout=3, max_memory=1 << 30), lambda o: done.append(o.call.path)))
+    outcomes = list(pool.run(calls, Limits(jobs=2, timeout=10, max_memory=1 << 30), lambda o: done.append(o.call.path)))
     errors = {o.call.path: o.error for o in outcomes}
     assert errors["ok-before"] is None and errors["ok-after"] is None
     assert isinstance(errors["hung.h5"], ReadTimeoutError) and errors["hung.h5"].code == "timeout"
