@@ -79,11 +79,6 @@ class StoredTensor:
         """The whole tensor's values, read now (bfloat16 decoded to float32)."""
         return decode(self._words(), self.dtype)
 
-    @property
-    def raw(self) -> np.ndarray | None:
-        """The stored words of a bfloat16 tensor, read now; None for other dtypes."""
-        return self._words() if self.dtype == "bfloat16" else None
-
     def _words(self) -> np.ndarray:
         rows, cols = grid(self.shape)
         return self.data.read((0, rows, 0, cols)).reshape(self.shape)

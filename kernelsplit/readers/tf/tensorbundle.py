@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import CorruptFileError, UnsupportedError
-from ...tensordata import Scratch, Window, plan_windows
+from ...tensordata import Scratch, Window, decode, plan_windows
 from ..base import allocated_bytes, charge
 from ..filesource import FileSource, read_window
 from . import protowire as pw
@@ -267,9 +267,8 @@ class TensorBundle:
     def data_path(self, shard: int) -> Path:
         return data_file_name(self.prefix, shard, self.header.num_shards)
 
-    def _read_bytes(self, entry: BundleEntry) -> bytes:
-        if entry.size == 0:
-            return b""
+    def _shard(self, entry: BundleEntry) -> Path:
+        """The data shard holding ``entry``, after checking the entry lies inside it."""
         available = self._data_sizes.get(entry.shard_id)
         path = self.data_path(entry.shard_id)
         if available is None or entry.offset + entry.size > available:
@@ -277,6 +276,12 @@ class TensorBundle:
                 f"{path}: tensor {entry.key!r} [{entry.offset}, +{entry.size}) lies outside the "
                 f"{available}-byte data file"
             )
+        return path
+
+    def _read_bytes(self, entry: BundleEntry) -> bytes:
+        if entry.size == 0:
+            return b""
+        path = self._shard(entry)
         # The artifact's shape-bomb budget (readers/base.py): a sparse data file buys no memory.
         charge(entry.size, f"{path.name}:{entry.key}", lambda: allocated_bytes(path))
         with open(path, "rb") as handle:
@@ -287,14 +292,8 @@ class TensorBundle:
         return data
 
     def _source(self, entry: BundleEntry) -> FileSource:
-        """The data shard holding ``entry``, after checking the entry lies inside it."""
-        available = self._data_sizes.get(entry.shard_id)
-        path = self.data_path(entry.shard_id)
-        if available is None or entry.offset + entry.size > available:
-            raise CorruptFileError(
-                f"{path}: tensor {entry.key!r} [{entry.offset}, +{entry.size}) lies outside the "
-                f"{available}-byte data file"
-            )
+        """The data shard holding ``entry``, after checking the entry lies inside it, as a source."""
+        path = self._shard(entry)
         if entry.shard_id not in self._sources:
             self._sources[entry.shard_id] = FileSource(path, what=str(path))
         return self._sources[entry.shard_id]
@@ -360,8 +359,7 @@ class TensorBundle:
         self._verify(entry, data)
         stored = np.frombuffer(data, dtype=np_dtype).reshape(entry.shape)
         if entry.dtype_enum == DT_BFLOAT16:
-            values = (stored.astype(np.uint32) << np.uint32(16)).view(np.float32)
-            return values, stored
+            return decode(stored, "bfloat16"), stored
         return stored.astype(stored.dtype.newbyteorder("="), copy=False), None
 
     def read(self, key: str) -> np.ndarray:
