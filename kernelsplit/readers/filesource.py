@@ -161,7 +161,8 @@ class FileSource:
     def _touch(self) -> None:
         """Mark this source recently used; close the least recently used beyond :data:`MAX_OPEN`."""
         key = id(self)
-        if key not in _open:
+        known = _open.get(key)
+        if known is None or known() is not self:  # (an id is reused only after its owner is gone)
             _open[key] = weakref.ref(self)
         _open.move_to_end(key)
         while len(_open) > MAX_OPEN:
