@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -178,6 +179,40 @@ def test_diff_human_formats_say_why_layers_are_equivalent_or_not() -> None:
         and line.endswith("[breaking: computes another function]")
         for line in lines
     )
+
+
+HOSTILE_NAME = "e\x1b[31mRED\x07\u202eevil\r\nX"
+HOSTILE_SHOWN = "e\\x1b[31mRED\\x07\\u202eevil\\x0d\\x0aX"
+
+
+def _renamed_copy(src: Path, dst: Path, old: str, new: str) -> Path:
+    """A copy of a Keras 3 ``.keras`` with one layer renamed (its weights are stored by path, not name)."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "config.json":
+                config = json.loads(data)
+                for layer in config["config"]["layers"]:
+                    if layer["config"]["name"] == old:
+                        layer["config"]["name"] = new
+                data = json.dumps(config).encode()
+            zout.writestr(item, data)
+    return dst
+
+
+@pytest.mark.parametrize("command", ["check", "diff"])
+def test_concise_shows_control_characters_from_files_escaped_one_line_each(tmp_path: Path, command: str) -> None:
+    hostile = _renamed_copy(RULES / "nan.keras", tmp_path / "hostile.keras", "enc", HOSTILE_NAME)
+    args = [str(hostile)] if command == "check" else [str(RULES / "healthy.keras"), str(hostile)]
+    status, out, _ = run(command, *args, "--output-format", "concise")
+    assert status == 1
+    assert not re.search("[\x00-\x09\x0b-\x1f\x7f\u202e]", out)
+    shown = display_path(str(hostile))
+    expected = {
+        "check": f"{shown}:{HOSTILE_SHOWN}:kernel[f]: KS101 [error] non-finite: 1 NaN of 16 values",
+        "diff": f"{shown}:{HOSTILE_SHOWN}: added",
+    }
+    assert [line for line in out.splitlines() if "RED" in line] == [expected[command]]
 
 
 # --- inspect summary ----------------------------------------------------------------------------

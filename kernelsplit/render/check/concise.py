@@ -15,12 +15,16 @@ from typing import IO
 from ...check.engine import CheckReport, CheckResult
 from ...discover import skip_summary
 from ..paths import display_path
+from ..safe import terminal_text
 from . import CheckReporter, location
 
 
 def finding_lines(report: CheckReport) -> list[str]:
+    """One line per finding; layer names, paths and details come from files, so they are escaped."""
     return [
-        f"{location(display_path(f.path), f.layer, f.block)}: {f.code} [{f.severity}] {f.rule}: {f.detail}"
+        terminal_text(
+            f"{location(display_path(f.path), f.layer, f.block)}: {f.code} [{f.severity}] {f.rule}: {f.detail}"
+        )
         for f in report.findings
     ]
 
@@ -60,7 +64,8 @@ class CheckConciseReporter(CheckReporter):
     def _end(self, report: CheckReport, lines: list[str], stream: IO[str]) -> None:
         if not self.quiet:
             listed, counted = skip_summary(report.skipped)
-            lines += [f"{display_path(s.path)}: skipped: {s.reason}" for s in listed] + counted
+            lines += [terminal_text(f"{display_path(s.path)}: skipped: {s.reason}") for s in listed]
+            lines += [terminal_text(line) for line in counted]
             lines.append(summary_line(report))
         if lines:
             stream.write("\n".join(lines) + "\n")

@@ -10,6 +10,7 @@ from typing import IO
 
 from ...analysis.diff import DiffReport
 from ..paths import display_path
+from ..safe import terminal_text
 from . import DiffReporter, describe_change, fmt, summary_line
 
 
@@ -48,7 +49,8 @@ def change_lines(report: DiffReport) -> list[str]:
                 f"{where}:{t.block}: {t.status} {describe_change(t, '->')}{numbers}"
                 + (f" [breaking: {why}]" if why else "")
             )
-    return lines
+    # Layer names, paths, config values and reasons come from files: one change is one line, shown not obeyed.
+    return [terminal_text(line) for line in lines]
 
 
 class DiffConciseReporter(DiffReporter):
