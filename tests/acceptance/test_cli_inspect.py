@@ -124,7 +124,8 @@ def test_narrow_terminal_drops_columns_by_priority_never_digits() -> None:
     assert [[row[i] for i in keep] for row in full] == [
         [row[i] for i, h in enumerate(_cells(table[0])) if h != "gate"] for row in map(_cells, table)
     ]
-    assert "(hidden to fit 60 columns: L2, zeros, std, mean, dtype, min, max, shape; gates by letter;" in narrow
+    note = "(hidden to fit 60 columns: L2, zeros, std, mean, dtype, min, max, shape; gates by letter;"
+    assert note in " ".join(narrow.splitlines())  # wrapped to the width like every message
     # the stored paths are never wrapped, even when wider than the terminal
     assert "recurrent_kernel: model_weights/my_lstm/my_lstm/lstm_cell/recurrent_kernel:0\n" in narrow
     assert run("inspect", str(ZOO_TFK), "--layer", "my_lstm", "--wide", env={"COLUMNS": "60"}).stdout == wide

@@ -256,6 +256,30 @@ def test_summary_fits_80_columns_on_a_terminal_width() -> None:
     assert len(flat) == len(rows), "one line per layer either way"
 
 
+@pytest.mark.parametrize("columns", [None, 40])
+def test_summary_row_with_nan_keeps_a_file_newline_escaped_on_one_line(tmp_path: Path, columns: int | None) -> None:
+    hostile = _renamed_copy(RULES / "nan.keras", tmp_path / "hostile.keras", "enc", HOSTILE_NAME)
+    status, out, _ = run("inspect", str(hostile), "--output-format", "summary", columns=columns)
+    assert status == 0
+    assert not re.search("[\x00-\x09\x0b-\x1f\x7f\u202e]", out)
+    rows = [line for line in out.splitlines() if "RED" in line]
+    assert len(rows) == 1 and HOSTILE_SHOWN in rows[0] and rows[0].rstrip().endswith("1/0"), out
+
+
+@pytest.mark.parametrize(
+    ("args", "columns"),
+    [(["inspect", str(ZOO_TFK)], 80), (["inspect", str(FIXTURES), "--format", "summary"], 40)],
+    ids=["text", "summary"],
+)
+def test_notes_about_hidden_columns_wrap_to_the_width(args: list[str], columns: int) -> None:
+    lines = run(*args, columns=columns)[1].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("(hidden to fit"))
+    end = next(i for i in range(start, len(lines)) if lines[i].endswith(")"))
+    note = lines[start : end + 1]
+    assert len(note) > 1 and all(len(line) <= columns for line in note), note
+    assert " ".join(note).endswith(("--wide shows every column)", "--wide shows them)"))
+
+
 # --- a closed stdout ----------------------------------------------------------------------------
 
 

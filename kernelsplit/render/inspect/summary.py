@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING, Any
 from ...discover import Skipped, skip_summary
 from ...errors import Failure, KernelsplitError
 from ..console import make_console, output_width
-from ..layout import cell_width, file_text
+from ..layout import cell_width, file_text, paragraph
 from . import InspectReporter
 
 if TYPE_CHECKING:  # the model (numpy) loads only where artifacts are read, not in a batch's parent
@@ -132,7 +132,7 @@ def render_rows(rows: list[SummaryRow], width: int | None) -> list[Any]:
         lines = [Text(_line(HEADERS, widths, HEADERS), style="bold")]
         for row in rows:
             text = _line(row.cells, widths, HEADERS)
-            lines.append(Text(text, style="red") if row.bad != "0" else file_text(text))
+            lines.append(file_text(text, style="red" if row.bad != "0" else None))
         return lines
     keep = list(range(1, len(HEADERS)))
     hidden: list[str] = []
@@ -154,7 +154,8 @@ def render_rows(rows: list[SummaryRow], width: int | None) -> list[Any]:
             current = row.file
             lines.append(file_text(row.file, style="bold"))
         text = _line(tuple(row.cells[i] for i in keep), inner, headers, indent=2)
-        lines.append(Text(text, style="red") if row.bad != "0" else file_text(text))
+        lines.append(file_text(text, style="red" if row.bad != "0" else None))
     if hidden:
-        lines.append(Text(f"(hidden to fit {width} columns: {', '.join(hidden)}; --wide shows them)", style="dim"))
+        note = f"(hidden to fit {width} columns: {', '.join(hidden)}; --wide shows them)"
+        lines += paragraph(note, width, style="dim")
     return lines

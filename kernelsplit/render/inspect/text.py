@@ -182,7 +182,8 @@ class InspectTextReporter(InspectReporter):
                 + ("; gates by letter" if not names else "")
                 + "; --wide shows every column)"
             )
-            self._print(Text(note, style="dim"))
+            for line in paragraph(note, self.width, style="dim"):
+                self._print(line)
         for line in _stored_at(tensors):
             self._print(file_text(line, style="dim"))
         for line in paragraph(_maths_line(layer), self.width, style="dim"):
