@@ -47,6 +47,9 @@ class Call:
     path: str
     #: Wall-time budget in units of the per-file timeout (diff reads two files: 2).
     files: int = 1
+    #: The call renders text for the parent's terminal: it gets the terminal's width as ``COLUMNS``
+    #: (a worker has no terminal). False for output to a file or a pipe, which has no width.
+    terminal: bool = False
 
 
 @dataclass
@@ -102,9 +105,10 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
-def _call_env() -> dict[str, str]:
+def _call_env(terminal: bool) -> dict[str, str]:
+    """The parent's current :data:`CALL_ENV`, and its terminal's width for a ``terminal`` call."""
     env = {key: os.environ[key] for key in CALL_ENV if key in os.environ}
-    if "COLUMNS" not in env and sys.stdout is not None and hasattr(sys.stdout, "isatty") and sys.stdout.isatty():
+    if terminal and "COLUMNS" not in env:
         import shutil
 
         env["COLUMNS"] = str(shutil.get_terminal_size().columns)  # render for the parent's terminal
@@ -226,7 +230,7 @@ class WorkerPool:
                     timeout = limits.timeout * call.files if limits.timeout else None
                     deadline = time.monotonic() + timeout if timeout else float("inf")
                     try:
-                        write_frame(worker.calls, (os.getcwd(), _call_env(), call.function, call.args))
+                        write_frame(worker.calls, (os.getcwd(), _call_env(call.terminal), call.function, call.args))
                     except OSError:  # died while idle: retry the call on another worker
                         worker.kill()
                         pending.appendleft((index, call))

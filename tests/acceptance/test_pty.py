@@ -100,3 +100,22 @@ def test_check_text_is_coloured_on_a_terminal_and_never_breaks_a_token(tmp_path:
     assert all(len(line) <= 60 for line in lines if not line.startswith("/")), lines
     status, out = run_in_pty(["check", str(deep)], 60, {"NO_COLOR": "1"})
     assert status == 1 and not COLOUR.search(out)
+
+
+@pytest.mark.parametrize("command", ["inspect", "diff"])
+def test_output_to_a_file_from_a_terminal_keeps_every_column(tmp_path: Path, command: str) -> None:
+    """``-o FILE`` has no width: run from a narrow terminal, the file is what a pipe would get."""
+    files = [str(ZOO_TFK)] if command == "inspect" else [str(RULES / "healthy.keras"), str(RULES / "reshaped.keras")]
+    from_terminal, from_pipe = tmp_path / "terminal.txt", tmp_path / "pipe.txt"
+    status, out = run_in_pty([command, *files, "-o", str(from_terminal)], 40)
+    environment = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR", "FORCE_COLOR")}
+    piped = subprocess.run(
+        [sys.executable, "-m", "kernelsplit", command, *files, "-o", str(from_pipe)],
+        capture_output=True,
+        env={**environment, "PYTHONPATH": str(REPO)},
+        timeout=120,
+    )
+    assert piped.returncode == status, (out, piped.stderr)
+    text = from_terminal.read_text()
+    assert "hidden to fit" not in text
+    assert text == from_pipe.read_text()

@@ -88,7 +88,8 @@ def command(
     tty = bool(getattr(sys.stdout, "isatty", lambda: False)()) and not output
     options = {"max_drift": limit, "quiet": quiet, "exit_zero": exit_zero, "plot_to": plot_to}
     # One worker opens both files (the diff needs both artifacts' arrays), within twice the time limit.
-    call = Call("kernelsplit.batch.steps:diff_files", (old, new, output_format, options, tty), old, files=2)
+    args = (old, new, output_format, options, tty)
+    call = Call("kernelsplit.batch.steps:diff_files", args, old, files=2, terminal=tty)
     result: DiffResult = run_one(call, limits)
     for error in result.errors:
         report_error(error)

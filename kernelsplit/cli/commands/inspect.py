@@ -83,7 +83,8 @@ def command(
     tty = bool(getattr(sys.stdout, "isatty", lambda: False)()) and not output
     step = "kernelsplit.batch.steps:inspect_file"
     calls = [
-        Call(step, (c.path, (layers, gates, parts), output_format, tty, wide, histogram), c.path) for c in readable
+        Call(step, (c.path, (layers, gates, parts), output_format, tty, wide, histogram), c.path, terminal=tty)
+        for c in readable
     ]
     handle = None
     if output:
