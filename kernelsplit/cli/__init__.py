@@ -75,7 +75,9 @@ def _run(invoke: Any) -> int:
     except click.ClickException as exc:  # click's own parsing errors keep click's format
         exc.show()
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            return 130
         click.echo("Aborted!", err=True)
         return 1
     except KernelsplitError as exc:
@@ -106,8 +108,17 @@ def cli() -> None:
     """
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM ends the run like Ctrl-C does: through ``finally`` blocks, which stop the workers."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Console-script entry: no traceback ever reaches the user unless KERNELSPLIT_DEBUG is set."""
+    import signal
+
+    # Here, not in the library: a program that imports kernelsplit keeps its own SIGTERM handling.
+    signal.signal(signal.SIGTERM, _terminate)
     for stream in (sys.stdout, sys.stderr):  # an ASCII or cp1252 console must not crash a report
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
