@@ -1,4 +1,4 @@
-"""``python -m kernelsplit.batch MAX_MEMORY``: a worker process (see ``worker.py``).
+"""``python -m kernelsplit.batch MAX_MEMORY [PARENT_PID]``: a worker process (see ``worker.py``).
 
 The worker's code lives in ``kernelsplit.batch.worker`` and is imported under that name, so the
 steps that call :func:`~kernelsplit.batch.worker.reading` reach the same module state.

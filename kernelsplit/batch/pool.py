@@ -138,7 +138,7 @@ class WorkerPool:
     def _spawn(self) -> _Worker:
         debug = bool(os.environ.get("KERNELSPLIT_DEBUG"))
         process = subprocess.Popen(
-            [sys.executable, "-m", "kernelsplit.batch", str(self.max_memory or 0)],
+            [sys.executable, "-m", "kernelsplit.batch", str(self.max_memory or 0), str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=None if debug else subprocess.DEVNULL,

@@ -1,6 +1,7 @@
 """A worker process: reads files for the parent, one call at a time, under an address-space limit.
 
-Started by :mod:`kernelsplit.batch.pool` as ``python -m kernelsplit.batch MAX_MEMORY``. It
+Started by :mod:`kernelsplit.batch.pool` as ``python -m kernelsplit.batch MAX_MEMORY PARENT_PID``
+(it dies with that parent, even mid-file: :func:`_die_with_parent`). It
 speaks length-prefixed pickle frames: calls arrive on stdin, answers leave on the original stdout,
 and fd 1 is pointed at ``/dev/null`` first so nothing a library prints can corrupt a frame. Only the
 parent (kernelsplit itself) writes the calls, never a file: pickle is safe here.
@@ -26,6 +27,8 @@ _HEADER = struct.Struct("<Q")
 CALL_ENV = ("NO_COLOR", "COLUMNS", "TERM", "COLORTERM", "FORCE_COLOR", "KERNELSPLIT_DEBUG", "GITHUB_STEP_SUMMARY")
 
 _out: IO[bytes] | None = None
+#: linux/prctl.h
+_PR_SET_PDEATHSIG = 1
 
 
 def write_frame(stream: IO[bytes], message: Any) -> None:
@@ -85,6 +88,27 @@ def _limit_memory(max_memory: int) -> None:
             continue
 
 
+def _die_with_parent(parent: int) -> None:
+    """End this worker when its parent ends, even while it is stuck in a file that hangs.
+
+    On Linux the kernel sends SIGKILL when the parent dies (``PR_SET_PDEATHSIG``); a parent that
+    died before that was set is caught by comparing ``getppid`` afterwards. Elsewhere the worker
+    notices at its next read of the calls pipe (EOF), and the parent's ``finally`` blocks and
+    SIGTERM handling stop busy workers (docs/architecture.md, "Isolation").
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if parent and os.getppid() != parent:
+        os._exit(0)
+
+
 def _apply_env(env: dict[str, str]) -> None:
     for key in CALL_ENV:
         if key in env:
@@ -111,6 +135,7 @@ def _answer(function: Any, args: tuple[Any, ...]) -> tuple[bool, Any, bool]:
 def main(argv: list[str]) -> int:
     global _out
     max_memory = int(argv[1]) if len(argv) > 1 else 0
+    _die_with_parent(int(argv[2]) if len(argv) > 2 else 0)
     calls = os.fdopen(0, "rb", buffering=0)
     _out = os.fdopen(os.dup(1), "wb", buffering=0)
     devnull = os.open(os.devnull, os.O_WRONLY)
