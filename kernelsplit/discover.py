@@ -3,7 +3,8 @@
 * A file named on the command line is always tried (``explicit``).
 * A folder that is one artifact (SavedModel, unzipped ``.keras``, TF checkpoint folder) is one
   candidate; any other folder is walked recursively, in sorted order. Hidden folders,
-  ``__pycache__`` and ``node_modules`` are not entered, and artifact folders inside are candidates.
+  ``__pycache__`` and ``node_modules`` are not entered, nor are symbolic links to folders (a link
+  can loop; each is listed as skipped), and artifact folders inside are candidates.
 * In a walk (and for glob matches), a file is tried when its first bytes say HDF5 or zip, when it is
   a sharded-weights index, or when it is a Git LFS pointer with a model file's name (the read then
   reports the missing ``git lfs pull``). Everything else is *skipped*, and every skip is recorded
@@ -46,7 +47,8 @@ class Skipped:
     reason: str
     #: ``content``: not a model container by its first bytes; ``not-a-model``: read, and no reader
     #: recognised it; ``lfs-pointer``: a Git LFS pointer to a file that is not a model by name;
-    #: ``special``: not a regular file; ``unreadable``; ``folder``: hidden or excluded, not entered.
+    #: ``special``: not a regular file, or a symbolic link to a folder; ``unreadable``; ``folder``:
+    #: hidden or excluded, not entered.
     kind: str = "content"
 
     @property
@@ -92,6 +94,8 @@ def _walk(root: Path, found: Discovery) -> None:
                 found.skipped.append(Skipped(str(here / name), f"{name} folder (not entered)", "folder"))
             elif is_artifact_dir(here / name):
                 found.candidates.append(Candidate(str(here / name), explicit=False))
+            elif (here / name).is_symlink():  # os.walk does not enter it (no loops): say so
+                found.skipped.append(Skipped(str(here / name), "symbolic link to a folder (not followed)", "special"))
             else:
                 keep.append(name)
         dirs[:] = keep

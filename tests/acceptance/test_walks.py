@@ -182,6 +182,21 @@ def test_skipped_files_are_listed_in_text_json_and_sarif(workdir: Path) -> None:
     assert "::notice file=models/data.h5,title=kernelsplit%3A skipped::HDF5 file, but not a Keras model" in github
 
 
+def test_a_symbolic_link_to_a_folder_is_listed_as_skipped(workdir: Path) -> None:
+    (workdir / "elsewhere").mkdir()
+    shutil.copy(RULES / "nan.keras", workdir / "elsewhere" / "nan.keras")
+    shutil.copy(RULES / "healthy.keras", workdir / "models" / "healthy.keras")
+    (workdir / "models" / "linked").symlink_to(workdir / "elsewhere", target_is_directory=True)
+    reason = "symbolic link to a folder (not followed)"
+    for command in ("check", "inspect"):
+        status, out, _ = run(command, "models", "--format", "json")
+        document = json.loads(out)
+        assert [a["path"] for a in document["artifacts"]] == ["models/healthy.keras"]
+        assert document["skipped"] == [{"path": "models/linked", "kind": "special", "reason": reason}]
+        assert status == 0
+    assert f"skipped models/linked: {reason}" in run("check", "models")[1].splitlines()
+
+
 # --- inspect walks folders like check -------------------------------------------------------------
 
 
