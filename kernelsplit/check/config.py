@@ -196,6 +196,8 @@ def _expand(key: str, resolve: Any) -> list[str]:
 def _number(value: Any, path: Path, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{path}: {where} must be a number, not {value!r}")
+    if value != value:  # TOML's nan compares false with everything: it would silently disable the check
+        raise ConfigError(f"{path}: {where} must be a number, not NaN")
     return float(value)
 
 

@@ -177,6 +177,21 @@ def figure_options(func: F) -> F:
     return func
 
 
+class FiniteFloat(click.FloatRange):
+    """A float in range and finite: ``nan`` compares false with everything and ``inf`` is no limit,
+    so a limit given as either would silently turn the limit off (``--timeout``, ``--max-drift``)."""
+
+    name = "finite float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 def isolation_options(func: F) -> F:
     """``--jobs``, ``--timeout``, ``--max-memory``: every file is read in a worker process under limits."""
     from ..batch.limits import DEFAULT_MAX_MEMORY, DEFAULT_TIMEOUT, describe_size
@@ -191,7 +206,7 @@ def isolation_options(func: F) -> F:
     )(func)
     func = click.option(
         "--timeout",
-        type=click.FloatRange(min=0.0),
+        type=FiniteFloat(min=0.0),
         default=DEFAULT_TIMEOUT,
         show_default=True,
         metavar="SECONDS",

@@ -263,6 +263,8 @@ def test_explicit_config_file(workdir: Path) -> None:
         ('[tool.kernelsplit.severity]\nKS101 = "fatal"\n', "must be one of error, warning, info"),
         ('[tool.kernelsplit]\nfail-on = "never"\n', "fail-on must be one of"),
         ("[tool.kernelsplit.diff]\nmax_drift = 1\n", "unknown key(s) in diff"),
+        ("[tool.kernelsplit.thresholds]\nspectral-norm = nan\n", "must be a number, not NaN"),
+        ("[tool.kernelsplit.diff]\nmax-drift = nan\n", "must be a number, not NaN"),
         ("[tool.kernelsplit\nignore = [\n", "malformed TOML"),
     ],
 )
@@ -278,6 +280,32 @@ def test_missing_config_file_and_bad_flag_exit_2(workdir: Path) -> None:
     status, _, err = run("models", "--config", "nope.toml")
     assert status == 2 and "config file not found" in err
     assert run("models", "--format", "xml")[0] == 2
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "Infinity", "-1"])
+@pytest.mark.parametrize("command", ["check", "inspect", "diff"])
+def test_a_timeout_must_be_a_finite_number_of_seconds(workdir: Path, command: str, value: str) -> None:
+    """``nan`` or ``inf`` would mean no time limit at all and a parent spinning on its deadline."""
+    files = ["models/healthy.keras"] * (2 if command == "diff" else 1)
+    result = CliRunner().invoke(cli, [command, *files, "--timeout", value], catch_exceptions=False)
+    assert result.exit_code == 2 and "Invalid value for '--timeout'" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_diff_max_drift_must_be_finite(workdir: Path, value: str) -> None:
+    """A NaN limit compares false with every drift: the diff would never fail."""
+    args = ["diff", "models/healthy.keras", "models/nan.keras", "--max-drift", value]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 2 and "is not a finite number" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "github", "junit", "gitlab"])
+def test_show_settings_in_a_machine_format_is_a_usage_error(workdir: Path, fmt: str) -> None:
+    status, out, err = run("--show-settings", "--output-format", fmt)
+    assert status == 2 and out == ""
+    assert err == f"kernelsplit: error: --show-settings prints text; it has no {fmt} form (leave out --output-format)\n"
+    assert run("--show-settings")[0] == 0
 
 
 @pytest.mark.skipif(not (SHARED / "realworld").is_dir(), reason=f"{SHARED / 'realworld'} is absent")

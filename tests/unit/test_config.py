@@ -44,6 +44,8 @@ def test_a_full_table_parses_to_codes_levels_and_numbers() -> None:
         ({"thresholds": {"abs-max": True}}, "must be a number"),
         ({"thresholds": {"absmax": 50}}, "unknown threshold"),
         ({"diff": {"max-drift": -1}}, ">= 0"),
+        ({"diff": {"max-drift": float("nan")}}, "not NaN"),
+        ({"thresholds": {"abs-max": float("nan")}}, "not NaN"),
         ({"diff": {"drift": 1}}, "unknown key(s) in diff"),
     ],
 )

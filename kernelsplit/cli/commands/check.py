@@ -97,6 +97,8 @@ def command(
 
     if statistics and output_format not in HUMAN_FORMATS:
         raise UsageError(f"--statistics applies to the {', '.join(HUMAN_FORMATS)} formats, not {output_format}")
+    if show_settings and output_format not in HUMAN_FORMATS:
+        raise UsageError(f"--show-settings prints text; it has no {output_format} form (leave out --output-format)")
     config = apply_overrides(
         load_config(config_path),
         select=select,

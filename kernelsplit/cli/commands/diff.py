@@ -8,6 +8,7 @@ from ...exitcodes import ExitCode
 from ...render.diff import REPORTERS
 from .. import COMMANDS
 from ..options import (
+    FiniteFloat,
     config_option,
     exit_zero_option,
     format_option,
@@ -35,7 +36,7 @@ changed, a layer disappeared or a drift exceeds --max-drift, 2 unreadable file /
 @format_option(tuple(REPORTERS), "text")
 @click.option(
     "--max-drift",
-    type=click.FloatRange(min=0.0),
+    type=FiniteFloat(min=0.0),
     default=None,
     metavar="X",
     help="Fail when a block's relative change exceeds X (default: config's diff.max-drift, else never).",
