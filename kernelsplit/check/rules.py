@@ -7,7 +7,7 @@ change meaning; a retired rule keeps its code reserved.
 Each rule's documentation (what fires, why it matters, the threshold and the measurement it was set
 from) is data, next to this module: ``rules.toml``, shown by ``kernelsplit rule CODE`` and shipped in
 SARIF. Thresholds were measured with ``benchmarks/measure_thresholds.py`` over every fixture and
-every public model in ``../shared/realworld/files``.
+the 21 public models of the team's real-world corpus.
 """
 
 from __future__ import annotations

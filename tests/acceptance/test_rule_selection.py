@@ -146,6 +146,7 @@ def test_rule_prints_what_why_threshold_and_how_to_change_it(rule: object) -> No
         assert "\nThreshold\n" in out
         assert f"--set {code}.{threshold.key}=N" in out and f"default {threshold.default:g}" in out
     assert run("rule", name)[1] == out and run("rule", code.lower())[1] == out
+    assert "../" not in out and "shared/" not in out, "shipped text names no path outside the package"
 
 
 def test_rule_lists_every_rule_and_explains_unknown_ones() -> None:
