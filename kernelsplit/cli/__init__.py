@@ -1,8 +1,8 @@
 """The command line: a thin shell over the library (parsing here, work in kernelsplit.*).
 
 Commands return an :class:`~kernelsplit.exitcodes.ExitCode` or raise a
-:class:`~kernelsplit.errors.KernelsplitError`; :class:`KernelsplitGroup` is the one place that
-turns either into the process exit (and the only caller of ``sys.exit``).
+:class:`~kernelsplit.errors.KernelsplitError`; :func:`_run` is the one place that turns either
+into the exit status, and :meth:`KernelsplitGroup.main` the only caller of ``sys.exit``.
 """
 
 from __future__ import annotations
@@ -101,8 +101,8 @@ def _run(invoke: Any) -> int:
 def cli() -> None:
     """Read saved Keras models without TensorFlow and split recurrent kernels into gates.
 
-    Exit codes: 0 success; 1 findings (check, diff); 2 unreadable file, usage or config error;
-    3 no model file found (check).
+    Exit codes: 0 success; 1 findings (check, diff, verify); 2 unreadable file, usage or config
+    error; 3 no model file found (check); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
 
     Shell completion (bash, zsh, fish): eval "$(_KERNELSPLIT_COMPLETE=bash_source kernelsplit)".
     """

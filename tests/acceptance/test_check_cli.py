@@ -4,6 +4,7 @@ SARIF 2.1.0 validity, directory/glob discovery, and configuration discovery and 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -306,6 +307,29 @@ def test_show_settings_in_a_machine_format_is_a_usage_error(workdir: Path, fmt: 
     assert status == 2 and out == ""
     assert err == f"kernelsplit: error: --show-settings prints text; it has no {fmt} form (leave out --output-format)\n"
     assert run("--show-settings")[0] == 0
+
+
+def test_readme_samples_of_check_output_are_what_it_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's ``$ kernelsplit check models/ …`` samples, run on the models they name."""
+    import h5py
+    import numpy as np
+
+    monkeypatch.chdir(tmp_path)
+    models = tmp_path / "models"
+    models.mkdir()
+    for name in ("nan.keras", "spectral_norm.keras", "untrained.keras"):
+        shutil.copy(RULES_DIR / name, models / name)
+    with h5py.File(models / "data.h5", "w") as h5:
+        h5["x"] = np.arange(3)
+    readme = (REPO / "README.md").read_text()
+    samples = re.findall(r"\n  \$ kernelsplit check (models/ [^\n]*)\n((?:  [^\n`]*\n)+)  ```", readme)
+    assert {args for args, _ in samples} >= {"models/ --output-format concise", "models/ --statistics"}
+    for args, block in samples:
+        printed = run(*args.split())[1].splitlines()
+        shown = [line[2:] for line in block.splitlines()]
+        assert len(printed) == len(shown), (args, printed)
+        for line, sample in zip(printed, shown, strict=True):
+            assert line.startswith(sample[:-2]) if sample.endswith(" …") else line == sample, (args, line, sample)
 
 
 @pytest.mark.skipif(not (SHARED / "realworld").is_dir(), reason=f"{SHARED / 'realworld'} is absent")
