@@ -102,23 +102,15 @@ def check_record(path: str, config: Config | None = None) -> dict[str, Any]:
     """
     from ..check.config import Config
     from ..check.engine import check_file
-    from ..jsonutil import error_object
     from ..render.check.json import finding_dict
     from ..render.inspect.json import plain_json
+    from .records import check_record_fields
 
     result = check_file(str(path), config or Config())
-    artifact = result.artifact
     errors = ([result.error] if result.error else []) + result.failures
-    return plain_json(
-        {
-            "path": str(path),
-            "format": artifact.format if artifact else "unknown",
-            "keras_version": artifact.keras_version if artifact else None,
-            "layers": len(artifact.layers) if artifact else 0,
-            "error": error_object(errors[0]) if errors else None,
-            "findings": [finding_dict(f) for f in result.findings],
-        }
-    )
+    record = check_record_fields(str(path), errors[0] if errors else None, result.artifact)
+    record["findings"] = [finding_dict(f) for f in result.findings]
+    return plain_json(record)
 
 
 # ---------------------------------------------------------------------------------------- diff

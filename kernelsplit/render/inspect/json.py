@@ -10,12 +10,12 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..._version import __version__
 from ...discover import Skipped
-from ...errors import KernelsplitError
+from ...errors import Failure, KernelsplitError
 from ...jsonutil import dumps_compact, error_object, jsonable
 from . import InspectReporter
 
 if TYPE_CHECKING:  # the model (numpy) loads only where artifacts are read, not in a batch's parent
-    from ...model import Artifact, Failure, GateTensor, RecurrentLayer
+    from ...model import Artifact, GateTensor, RecurrentLayer
 
 SCHEMA = "kernelsplit.inspect/1"
 
@@ -67,8 +67,6 @@ def layer_dict(layer: RecurrentLayer, tensors: list[GateTensor]) -> dict[str, An
 def artifact_dict(
     artifact: Artifact | Failure, selected: list[tuple[RecurrentLayer, list[GateTensor]]]
 ) -> dict[str, Any]:
-    from ...model import Failure
-
     if isinstance(artifact, Failure):
         return {
             "path": artifact.path,
