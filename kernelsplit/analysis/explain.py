@@ -37,6 +37,7 @@ from ..equations import (
     render,
     slots_of,
 )
+from ..forward import time_major
 from ..layouts import CELL_LAYOUTS, CONVERSIONS
 from ..maths import Generation, activation, differs_in_keras3, resolve
 from ..model import Artifact, Fact, GateTensor, RecurrentLayer, Storage
@@ -188,7 +189,7 @@ def _sequence(layer: RecurrentLayer) -> str:
         text = "go_backwards unknown (not stored in this file): t = 1 … T, or t = T … 1"
     else:
         text = SEQUENCE_BACKWARD if fact.value else SEQUENCE_FORWARD
-    if layer.config.get("time_major") is True:
+    if time_major(layer):
         text += "; time_major: x and the outputs are (time, batch, features)"
     return text
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import ExportRefusedError
 from ..forward import NEEDED
+from ..forward import time_major as time_major  # exports ask it of their layers
 from ..maths import Activation, default_recurrent_activation, resolve
 from ..model import GateTensor, RecurrentLayer
 from .base import ExportedArray, ExportGroup, Refusal
@@ -33,11 +34,6 @@ def reset_after(layer: RecurrentLayer) -> bool | None:
 
 def go_backwards(layer: RecurrentLayer) -> bool:
     return bool(layer.maths.go_backwards.value)
-
-
-def time_major(layer: RecurrentLayer) -> bool:
-    """tf.keras's ``time_major=True``: sequences are (time, batch, features), in and out."""
-    return layer.config.get("time_major") is True
 
 
 def unknown_maths_refusal(layer: RecurrentLayer) -> str | None:
