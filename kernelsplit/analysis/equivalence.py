@@ -117,24 +117,22 @@ def compare_maths(old: RecurrentLayer, new: RecurrentLayer) -> tuple[list[tuple[
     return changes, unknown
 
 
-def _values(layer: RecurrentLayer, part: str, gate: str) -> np.ndarray | None:
+def _block(layer: RecurrentLayer, part: str, gate: str) -> GateTensor | None:
     try:
-        tensor = layer.tensor(part, gate)
+        return layer.tensor(part, gate)
     except KeyError:
         return None
-    return np.asarray(tensor.array, dtype=np.float64)
+
+
+def _values(layer: RecurrentLayer, part: str, gate: str) -> np.ndarray | None:
+    tensor = _block(layer, part, gate)
+    return None if tensor is None else np.asarray(tensor.array, dtype=np.float64)
 
 
 def _stored_alike(old: RecurrentLayer, new: RecurrentLayer, part: str, gate: str) -> bool:
     """Both blocks hold the same stored bytes (dtype, shape, sha256), or neither exists: their values
     are equal without reading them again (a big model's blocks are read on demand)."""
-    found: list[GateTensor | None] = []
-    for layer in (old, new):
-        try:
-            found.append(layer.tensor(part, gate))
-        except KeyError:
-            found.append(None)
-    a, b = found
+    a, b = _block(old, part, gate), _block(new, part, gate)
     if a is None or b is None:
         return a is None and b is None
     return a.dtype == b.dtype and a.shape == b.shape and a.sha256 == b.sha256
@@ -201,8 +199,8 @@ def compare_values(old: RecurrentLayer, new: RecurrentLayer) -> tuple[bool, list
                 return False, [f"bias[{gate}] or recurrent_bias[{gate}] differs (h's halves are used apart)"]
             split_equal.append(gate)
             continue
-        halves = [any(t.part == Part.RECURRENT_BIAS and t.gate == gate for t in layer.tensors) for layer in (old, new)]
-        if not any(halves):  # one bias on each side: nothing was split, so no rounding to allow
+        split = _block(old, Part.RECURRENT_BIAS, gate) is not None or _block(new, Part.RECURRENT_BIAS, gate) is not None
+        if not split:  # one bias on each side: nothing was split, so no rounding to allow
             if not _equal(a_in, b_in):
                 return False, [f"bias[{gate}] differs"]
         elif not _sums_agree((a_in, a_rec), (b_in, b_rec), rounding):
