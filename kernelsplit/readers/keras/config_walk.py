@@ -417,6 +417,15 @@ def walk_layer(
         yield Owner(None, cls, layer.name, trainable, _other_counts(layer), v3_path)
 
 
+def unknown_class_note(class_name: str, name: str) -> str:
+    """The note on a layer whose class the walk does not know, whose weights are searched by shape
+    (docs/formats.md, "Classes kernelsplit does not know")."""
+    return (
+        f"{class_name} ({name}) is a layer class kernelsplit does not know: "
+        "its weights were searched for recurrent cells by their shapes; its maths is unknown"
+    )
+
+
 def walk_container(
     model: LayerConfig,
     display: str,

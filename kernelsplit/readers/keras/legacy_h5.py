@@ -15,7 +15,15 @@ import h5py
 from ...errors import AmbiguousFileError, CorruptFileError, IncompleteError, TooLargeError
 from ...model import ArtifactFormat, Binding
 from ..base import ContainerKind, Probe, Reader, ReadResult, StoredTensor, WeightGroup, listing, load_json
-from .config_walk import MAX_LAYERS, LayerConfig, Owner, executable_layers, legacy_weight_order, walk_layer
+from .config_walk import (
+    MAX_LAYERS,
+    LayerConfig,
+    Owner,
+    executable_layers,
+    legacy_weight_order,
+    unknown_class_note,
+    walk_layer,
+)
 from .h5safe import child, read_tensors, str_attr, str_list_attr
 
 #: Top-level members that make an HDF5 file a Keras 3 v3 weight store instead.
@@ -144,10 +152,7 @@ def _unknown_class_group(weights_root: h5py.Group, layer: LayerConfig, where: st
         return
     tensors = layer_tensors(group, where)
     if tensors:
-        note = (
-            f"{layer.class_name} ({layer.name}) is a layer class kernelsplit does not know: "
-            "its weights were searched for recurrent cells by their shapes; its maths is unknown"
-        )
+        note = unknown_class_note(layer.class_name, layer.name)
         result.groups.append(WeightGroup(layer.name, tensors, notes=[note], binding=Binding("shapes", where)))
 
 

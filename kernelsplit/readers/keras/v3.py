@@ -52,6 +52,7 @@ from .config_walk import (
     executable_layers,
     holds_cells,
     snake_case,
+    unknown_class_note,
     walk_container,
     walk_layer,
 )
@@ -359,10 +360,7 @@ class _UnknownClasses:
             inner = [part for part in found[len(comps) :] if part not in ("layers", "cell", "cells")]
             weights.name = "/".join([owner.name, *inner])
             weights.binding = Binding("shapes", where)
-            weights.notes.append(
-                f"{owner.class_name} ({owner.name}) is a layer class kernelsplit does not know: "
-                "its weights were searched for recurrent cells by their shapes; its maths is unknown"
-            )
+            weights.notes.append(unknown_class_note(owner.class_name, owner.name))
             result.groups.append(weights)
 
 
