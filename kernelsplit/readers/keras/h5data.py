@@ -17,8 +17,7 @@ from __future__ import annotations
 import io
 import os
 import weakref
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import h5py
 import numpy as np
@@ -43,19 +42,10 @@ _by_file: dict[int, tuple[weakref.ref[Any], weakref.ref[H5Source]]] = {}
 class H5Source(FileSource):
     """One HDF5 image, reopened on demand (see the module docstring)."""
 
-    def __init__(
-        self,
-        path: Path | None,
-        *,
-        base: int = 0,
-        size: int | None = None,
-        what: str = "",
-        keep: IO[bytes] | None = None,
-    ) -> None:
-        super().__init__(path, base=base, size=size, what=what, keep=keep)
-        #: The descriptor under the kept h5py handle (``self._held.handle``), checked before each use.
-        self._h5_fd = -1
-        self._eager = 0
+    #: The descriptor under the kept h5py handle (``self._held.handle``), checked before each use.
+    _h5_fd: int = -1
+    #: Bytes of small datasets read at open so far (see :meth:`keep_small`).
+    _eager: int = 0
 
     @classmethod
     def of(cls, h5: h5py.File) -> H5Source | None:
